@@ -1,0 +1,164 @@
+"""`kpo` — the command line. Thin: every command calls the module that does the work."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.settings import REPO_ROOT, Settings, load_settings
+
+app = typer.Typer(help="kpo: the KPO metrics warehouse.", no_args_is_help=True, add_completion=False)
+publish_app = typer.Typer(help="Inspect and roll back publications.", no_args_is_help=True)
+plugin_app = typer.Typer(help="Data-source plugins.", no_args_is_help=True)
+app.add_typer(publish_app, name="publish")
+app.add_typer(plugin_app, name="plugin")
+console = Console()
+
+DateOption = Annotated[dt.datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
+                                                        help="Load date (default: today, Europe/London).")]
+
+
+
+def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool) -> None:
+    from pipelines.runner import AlreadyRunning, run_nightly
+    from pipelines.terminal import print_summary, stage_progress
+
+    terminal = Console(file=sys.stdout)  # the real stdout: the runner redirects sys.stdout while the job runs
+    try:
+        with stage_progress(terminal) as on_step:
+            summary = run_nightly(settings, load_date, full_refresh=full_refresh, on_step=on_step)
+    except AlreadyRunning as exc:
+        terminal.print(f"[red]kpo run: {exc}[/red]")
+        raise typer.Exit(3) from None
+    print_summary(terminal, summary, settings)
+    raise typer.Exit(0 if summary.success else 1)
+
+
+@app.command()
+def run(date: DateOption = None,
+        full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from all history.")] = False):
+    """Load what is in the inbox, build, check and publish (the nightly job)."""
+    _run(load_settings(), date.date() if date else None, full_refresh)
+
+
+@app.command()
+def demo(seed: Annotated[int, typer.Option(help="Seed of the synthetic extracts.")] = 42,
+         scale: Annotated[float, typer.Option(help="Volume multiplier of the synthetic extracts.")] = 1.0,
+         date: DateOption = None):
+    """Write realistic synthetic extracts into the inbox, then run the nightly job on them."""
+    settings = load_settings()
+    written = _generate(settings, seed, scale)
+    console.print(f"wrote {len(written)} synthetic extract(s) into {settings.inbox}")
+    _run(settings, date.date() if date else None, full_refresh=False)
+
+
+@app.command()
+def generate(seed: int = 42, scale: float = 1.0):
+    """Only write the synthetic extracts into the inbox."""
+    for path in _generate(load_settings(), seed, scale):
+        console.print(str(path))
+
+
+def _generate(settings: Settings, seed: int, scale: float) -> list[Path]:
+    from pipelines.synthetic import generate_extracts
+
+    return generate_extracts(settings, seed=seed, scale=scale)
+
+
+@publish_app.command("status")
+def publish_status():
+    """List kept publications: id, time, checks, row counts; the served one is marked."""
+    from pipelines import publication
+
+    settings = load_settings()
+    serving = publication.current_id(settings)
+    table = Table("", "publication", "published at", "checks passed/failed", "rows per table")
+    for item in publication.list_publications(settings):
+        checks = item.manifest.get("checks", [])
+        passed = sum(c["passed"] for c in checks)
+        rows = ", ".join(f"{k}={v}" for k, v in item.manifest.get("tables", {}).items())
+        table.add_row("*" if item.publication_id == serving else "", item.publication_id,
+                      item.manifest.get("published_at", ""), f"{passed}/{len(checks) - passed}", rows)
+    console.print(table)
+    if serving is None:
+        console.print("nothing is published yet")
+
+
+@publish_app.command("rollback")
+def publish_rollback(publication_id: Annotated[str | None, typer.Argument()] = None):
+    """Serve an earlier publication again (default: the one before the current)."""
+    from pipelines import publication
+
+    try:
+        served = publication.rollback(load_settings(), publication_id)
+    except ValueError as exc:
+        console.print(f"[red]kpo publish rollback: {exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"now serving publication {served}")
+
+
+@plugin_app.command("list")
+def plugin_list():
+    """Registered plugins: name, version, origin, tables, metrics."""
+    from plugins import registry
+
+    table = Table("plugin", "version", "origin", "tables", "metrics")
+    for plugin in registry.discover():
+        table.add_row(plugin.name, plugin.version, plugin.origin, ", ".join(t.name for t in plugin.tables),
+                      ", ".join(m.metric_id for m in plugin.metrics))
+    console.print(table)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dbt(ctx: typer.Context):
+    """Run dbt in the assembled project (core + every plugin), e.g. `kpo dbt -- docs generate`."""
+    from pipelines.dbt_assembly import ensure_manifest, run_dbt
+    from plugins import registry
+
+    settings = load_settings()
+    ensure_manifest(settings, registry.discover())
+    result = run_dbt(settings, list(ctx.args), check=False)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    raise typer.Exit(result.returncode)
+
+
+@app.command("lint-sql")
+def lint_sql():
+    """sqlfluff (dialect duckdb, dbt templater) over core and plugin models, in the assembled project."""
+    from pipelines.dbt_assembly import ensure_manifest
+    from plugins import registry
+
+    settings = load_settings()
+    build = ensure_manifest(settings, registry.discover()).parent.parent
+    config = (REPO_ROOT / ".sqlfluff").read_text() + (
+        f"\n[sqlfluff:templater:dbt]\nproject_dir = {build}\nprofiles_dir = {settings.dbt_project_dir}\n")
+    (build / ".sqlfluff").write_text(config)
+    paths = ["core_models", *(str(p.relative_to(build)) for p in sorted((build / "plugin_models").iterdir()))]
+    command = [str(Path(sys.executable).parent / "sqlfluff"), "lint", *paths]
+    raise typer.Exit(subprocess.run(command, cwd=build, env=settings.child_environment()).returncode)
+
+
+@app.command()
+def dev(port: int = 3000):
+    """Open the Dagster UI (schedules, sensors, asset groups, checks) on localhost."""
+    from pipelines.runner import prepare_instance
+
+    settings = load_settings()
+    prepare_instance(settings)
+    os.chdir(REPO_ROOT)
+    executable = Path(sys.executable).parent / "dagster"
+    os.execve(str(executable), [str(executable), "dev", "-m", "pipelines.definitions", "-p", str(port)],
+              settings.child_environment())
+
+
+def main() -> None:
+    app()

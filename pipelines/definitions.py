@@ -1,0 +1,43 @@
+"""The Dagster code location: everything merged from the plugin registry, the dbt project, the
+suites and the publication step. No source is named here; a plugin adds its own assets and checks."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+
+from pipelines.dbt_assembly import ensure_manifest
+from pipelines.ingest import LOAD_DATES, build_landing_assets
+from pipelines.publish import build_publish_asset
+from pipelines.quality import build_checks
+from pipelines.settings import Settings, load_settings
+from pipelines.transform import build_dbt_assets, dbt_resource, published_models
+from plugins import registry
+
+NIGHTLY_JOB = "kpo_nightly"
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    settings.export_environment()
+    plugins = registry.discover()
+    manifest_path = ensure_manifest(settings, plugins)
+    manifest = json.loads(manifest_path.read_text())
+    model_names = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    models = published_models(manifest)
+    nightly = dg.define_asset_job(
+        NIGHTLY_JOB, selection=dg.AssetSelection.all(include_sources=False), partitions_def=LOAD_DATES,
+        description="Load the inbox for a load date, build, check and publish.",
+    )
+    return dg.Definitions(
+        assets=[*build_landing_assets(settings, plugins), build_dbt_assets(settings, manifest_path),
+                build_publish_asset(settings, manifest_path, models)],
+        asset_checks=build_checks(settings, plugins, model_names),
+        jobs=[nightly],
+        resources={"dbt": dbt_resource(settings)},
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_settings())

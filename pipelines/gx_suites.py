@@ -1,0 +1,155 @@
+"""great-expectations suites: where they live, what they target, and validating bounded batches.
+
+Suites are JSON files in GX 1.x's own format ({"name", "expectations": [{"type", "kwargs"}]}):
+`expectations/<model>.json` for the core marts, and `<plugin>/expectations/` for a plugin's own:
+`landing__<table>.json` targets the landed table, `<dbt model>.json` a model of that plugin.
+GX 1.24 has no DuckDB datasource, so rows are handed over as pandas batches of at most
+`gx_batch_rows` rows; structural checks over whole tables (uniqueness, relationships) stay in dbt.
+great_expectations is imported here only when a suite actually runs (~14 s of import).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.settings import Settings
+from plugins.contract import Plugin
+
+LANDING_PREFIX = "landing__"
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    path: Path
+    kind: str  # "landing" or "model"
+    target: str  # table name (landing) or dbt model name
+    plugin: str | None = None
+
+    def definition(self) -> dict[str, Any]:
+        return json.loads(self.path.read_text())
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    expectation: str
+    column: str | None
+    success: bool
+    unexpected_count: int = 0
+    observed: str | None = None
+
+
+@dataclass
+class SuiteResult:
+    suite: str
+    rows: int = 0
+    batches: int = 0
+    outcomes: dict[str, ExpectationOutcome] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return all(o.success for o in self.outcomes.values())
+
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes.values() if not o.success]
+
+    def summary(self) -> str:
+        if self.success:
+            return f"{len(self.outcomes)} expectations passed on {self.rows} rows"
+        return "; ".join(
+            f"{o.expectation}({o.column or ''}) failed"
+            + (f": {o.unexpected_count} unexpected rows" if o.unexpected_count else "")
+            + (f" (observed {o.observed})" if o.observed else "")
+            for o in self.failures())
+
+
+def discover_suites(settings: Settings, plugins: tuple[Plugin, ...]) -> list[Suite]:
+    suites = [Suite(p.stem, p, "model", p.stem) for p in sorted(settings.expectations_dir.glob("*.json"))]
+    for plugin in plugins:
+        for path in sorted(plugin.expectations_dir.glob("*.json")):
+            if path.stem.startswith(LANDING_PREFIX):
+                suites.append(Suite(f"{plugin.name}__{path.stem}", path, "landing",
+                                    path.stem.removeprefix(LANDING_PREFIX), plugin.name))
+            else:
+                suites.append(Suite(path.stem, path, "model", path.stem, plugin.name))
+    return suites
+
+
+@cache
+def _context():  # noqa: ANN202 - the GX type would force the import at module load
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = context.data_sources.add_pandas("kpo").add_dataframe_asset("batch")
+    return context, asset.add_batch_definition_whole_dataframe("whole")
+
+
+@cache
+def _validation(suite_path: Path, mtime: float):  # noqa: ANN202
+    import great_expectations as gx
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    context, batch_definition = _context()
+    definition = json.loads(suite_path.read_text())
+    suite = context.suites.add(ExpectationSuite(**definition))
+    return context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{definition['name']}-{mtime}", data=batch_definition, suite=suite))
+
+
+def _column_of(kwargs: dict) -> str | None:
+    return kwargs.get("column") or ",".join(kwargs.get("column_list", [])) or (
+        f"{kwargs['column_A']},{kwargs['column_B']}" if "column_A" in kwargs else None)
+
+
+def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame]) -> SuiteResult:
+    """Validate each batch; an expectation passes only if it passes on every batch."""
+    validation = _validation(suite.path, suite.path.stat().st_mtime)
+    result = SuiteResult(suite.name)
+    for frame in batches:
+        result.rows += len(frame)
+        result.batches += 1
+        run = validation.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+        for index, item in enumerate(run.results):
+            config = item.expectation_config
+            key = f"{index}:{config.type}"
+            previous = result.outcomes.get(key)
+            observed = item.result.get("observed_value")
+            outcome = ExpectationOutcome(
+                expectation=config.type, column=_column_of(config.kwargs),
+                success=bool(item.success) and (previous.success if previous else True),
+                unexpected_count=int(item.result.get("unexpected_count") or 0)
+                + (previous.unexpected_count if previous else 0),
+                observed=None if item.success or observed is None else str(observed)[:200],
+            )
+            result.outcomes[key] = outcome
+    return result
+
+
+def parquet_batches(files: list[Path], batch_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    for file in files:
+        for batch in pq.ParquetFile(file).iter_batches(batch_size=batch_rows):
+            yield batch.to_pandas()
+
+
+def warehouse_batches(settings: Settings, relation: str, batch_rows: int) -> Iterator[pd.DataFrame]:
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        reader = con.execute(f'select * from "{relation}"').fetch_record_batch(batch_rows)
+        empty = True
+        for batch in reader:
+            empty = False
+            yield batch.to_pandas()
+        if empty:  # table-level expectations (row counts) still need a batch to judge
+            yield reader.schema.empty_table().to_pandas()

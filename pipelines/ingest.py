@@ -1,0 +1,64 @@
+"""One landing asset per plugin table, generated from the registry; partitioned by load date.
+
+Landing never touches the warehouse, so these assets run in parallel and sit outside the
+`warehouse` pool. A file that cannot be loaded at all is moved to quarantine/<plugin>/rejected with
+its reason and fails the asset (so the run fails and nothing is published); its good siblings stay
+landed for the next run.
+"""
+
+
+import datetime as dt
+
+import dagster as dg
+
+from pipelines.landing import FileLoad, land_inbox
+from pipelines.settings import LONDON, Settings
+from plugins.contract import Plugin, Table
+
+# Load dates, not event dates: a partition is "what arrived that day". end_offset=1 makes today a
+# partition, so tonight's run loads into tonight's date.
+LOAD_DATES = dg.DailyPartitionsDefinition(start_date="2020-01-01", timezone=str(LONDON), end_offset=1)
+
+
+def landing_key(plugin: Plugin, table: Table) -> dg.AssetKey:
+    return dg.AssetKey(["landing", plugin.name, table.name])
+
+
+def load_metadata(loads: list[FileLoad]) -> dict:
+    return {
+        "files_landed": sum(load.status == "landed" for load in loads),
+        "files_duplicate": sum(load.status == "duplicate" for load in loads),
+        "files_rejected": sum(load.status == "rejected" for load in loads),
+        "rows_landed": sum(load.rows_landed for load in loads),
+        "rows_quarantined": sum(load.rows_quarantined for load in loads),
+        "identifier_flags": sum(load.identifier_flags for load in loads),
+        "loads": dg.MetadataValue.json([load.as_json() for load in loads]),
+    }
+
+
+def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=landing_key(plugin, table), group_name=plugin.name, partitions_def=LOAD_DATES,
+        description=f"{table.description} (landed Parquet, plugin {plugin.name} {plugin.version})",
+        kinds={"parquet", "python"}, tags={"kpo/plugin": plugin.name},
+        metadata={"plugin": plugin.name, "origin": plugin.origin, "file_pattern": table.file_pattern,
+                  "primary_key": list(table.primary_key)},
+        retry_policy=dg.RetryPolicy(max_retries=1, delay=5),
+    )
+    def _landing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        loads = land_inbox(settings, plugin, table, dt.date.fromisoformat(context.partition_key), context.run_id)
+        for load in loads:
+            context.log.info(f"{load.source_file}: {load.status}, {load.rows_landed} rows landed, "
+                             f"{load.rows_quarantined} quarantined")
+        metadata = load_metadata(loads)
+        rejected = [load for load in loads if load.status == "rejected"]
+        if rejected:
+            raise dg.Failure(description="; ".join(load.problem or "" for load in rejected),
+                             metadata=metadata, allow_retries=False)
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _landing
+
+
+def build_landing_assets(settings: Settings, plugins: tuple[Plugin, ...]) -> list[dg.AssetsDefinition]:
+    return [landing_asset(settings, plugin, table) for plugin in plugins for table in plugin.tables]

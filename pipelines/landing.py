@@ -1,0 +1,292 @@
+"""Landing: one inbox file → typed, validated, pseudonymised Parquet (+ quarantined rows).
+
+The content hash is a file's identity: `landing/<plugin>/<table>/load_date=D/<sha256>.parquet`.
+A file whose hash has landed before is archived without loading again, so dropping the same
+extract twice changes nothing. Every write goes to a temporary name first and the Parquet rename is
+the commit point: a crash before it leaves nothing landed, a crash after it is finished by the next
+run (the file is then recognised as a duplicate and archived).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+
+import duckdb
+
+from pipelines.reference import Reference, load_reference
+from pipelines.settings import Settings
+from pipelines.typing_sql import (
+    SQL_TYPES,
+    landed_columns,
+    nhs_valid_expression,
+    problems_expression,
+    quote_ident,
+    quote_literal,
+    typed_expression,
+)
+from plugins.contract import Plugin, Table
+from plugins.readers import ExtractError
+
+LINEAGE_COLUMNS = ("_source_file", "_source_line", "_content_sha256", "_load_date", "_loaded_at")
+
+
+class LoadError(RuntimeError):
+    """An extract file could not be loaded at all; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    plugin: str
+    table: str
+    source_file: str
+    content_sha256: str
+    load_date: str
+    status: str  # landed | duplicate | rejected
+    run_id: str = ""
+    rows_landed: int = 0
+    rows_quarantined: int = 0
+    identifier_flags: int = 0
+    warnings: tuple[str, ...] = ()
+    problem: str | None = None
+    landing_path: str | None = None
+    quarantine_path: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def content_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def table_dir(settings: Settings, plugin: Plugin, table: Table) -> Path:
+    return settings.landing / plugin.name / table.name
+
+
+def landed_hashes(settings: Settings, plugin: Plugin, table: Table) -> set[str]:
+    return {p.stem for p in table_dir(settings, plugin, table).glob("load_date=*/*.parquet")}
+
+
+def inbox_files(settings: Settings, plugin: Plugin, table: Table) -> list[Path]:
+    """Files waiting for this table; hidden and partial uploads (.part/.tmp) are left alone."""
+    folder = settings.inbox / plugin.name
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix not in {".part", ".tmp"}
+        and fnmatch(p.name, table.file_pattern)
+    )
+
+
+def _atomic_target(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.tmp")
+
+
+def _fsync_replace(tmp: Path, final: Path) -> None:
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, final)
+
+
+def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB bounded in memory: large extracts spill to disk instead of growing RSS."""
+    spill = settings.root / "tmp" / "duckdb"
+    spill.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"memory_limit": "600MB", "temp_directory": str(spill)})
+    con.execute("create macro quote_text(v) as '''' || left(cast(v as varchar), 80) || ''''")
+    return con
+
+
+def check_headers(table: Table, relation: duckdb.DuckDBPyRelation, path: Path) -> tuple[dict, list[str]]:
+    """Map declared columns to the extract's headers (exact, then case-insensitive)."""
+    present = [c for c in relation.columns if c != "_line"]
+    by_lower = {h.strip().lower(): h for h in present}
+    mapping, missing = {}, []
+    for column in table.columns:
+        wanted = column.source_header
+        found = wanted if wanted in present else by_lower.get(wanted.lower())
+        if found is None:
+            missing.append(wanted)
+        mapping[column.name] = found
+    if missing:
+        raise LoadError(f"{path.name}: wrong header for {table.name}: missing column(s) "
+                        + ", ".join(repr(m) for m in missing)
+                        + f" (found: {', '.join(repr(h) for h in present[:30])})")
+    extra = [h for h in present if h not in set(mapping.values())]
+    return mapping, [f"{path.name}: column {h!r} is not declared and was ignored" for h in extra]
+
+
+def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, key: bytes) -> None:
+    """Materialise `checked`: landed columns, `_line`, problems, and the raw record of bad rows."""
+    raw_cols = ", ".join(
+        f"nullif(trim(cast({quote_ident(mapping[c.name])} as varchar)), '') as raw__{c.name}"
+        for c in table.columns)
+    typed_cols = ", ".join(f"{typed_expression(c)} as {quote_ident(c.name)}" for c in table.columns)
+    valid_cols = "".join(f", {nhs_valid_expression(c)} as {c.name}__valid"
+                         for c in table.columns if c.identifier == "nhs_number")
+    reasons, concerned = problems_expression(table)
+    landed = ", ".join(f"{sql} as {quote_ident(name)}" for name, sql in landed_columns(table, key))
+    # The quarantine record never carries a raw identifier: those fields hold the pseudonym.
+    record_fields = ", ".join(
+        f"{quote_literal(c.source_header)}, "
+        + (f"{c.name}_pseudonym" if c.identifier else f"raw__{c.name}")
+        for c in table.columns)
+    con.execute(f"""
+        create or replace temp table checked as
+        with raw as (select _line, {raw_cols} from raw_extract),
+        typed as (select *, {typed_cols}{valid_cols} from raw),
+        landed as (select *, {reasons} as _problems, {concerned} as _problem_columns, {landed} from typed)
+        select *, case when _problems is not null then json_object({record_fields}) end as _record
+        from landed
+    """)
+
+
+def write_outputs(con: duckdb.DuckDBPyConnection, table: Table, key: bytes, lineage: dict, parquet: Path,
+                  quarantine: Path) -> tuple[int, int, Path]:
+    """Write quarantined rows (CSV, for analysts) and the landed rows to a temporary Parquet file."""
+    names = [name for name, _ in landed_columns(table, key)]
+    select_landed = ", ".join(quote_ident(n) for n in names)
+    lineage_sql = (f"{quote_literal(lineage['file'])} as _source_file, _line as _source_line, "
+                   f"{quote_literal(lineage['sha'])} as _content_sha256, "
+                   f"date {quote_literal(lineage['load_date'])} as _load_date, "
+                   f"timestamp {quote_literal(lineage['loaded_at'])} as _loaded_at")
+    bad = con.sql("select count(*) from checked where _problems is not null").fetchall()[0][0]
+    if bad:
+        tmp = _atomic_target(quarantine)
+        con.execute(f"""copy (select {quote_literal(lineage['file'])} as source_file, _line as line,
+            _problem_columns as columns, _problems as reason, _record as record
+            from checked where _problems is not null order by _line) to '{tmp}' (header, format csv)""")
+        _fsync_replace(tmp, quarantine)
+    good = con.sql("select count(*) from checked where _problems is null").fetchall()[0][0]
+    tmp = _atomic_target(parquet)
+    con.execute(f"""copy (select {select_landed}, {lineage_sql} from checked where _problems is null
+        order by _line) to '{tmp}' (format parquet, compression zstd)""")
+    return good, bad, tmp
+
+
+def identifier_flag_count(con: duckdb.DuckDBPyConnection, table: Table) -> int:
+    flags = [f"{c.name}_status <> 'valid'" for c in table.columns if c.identifier]
+    if not flags:
+        return 0
+    return con.sql(f"select count(*) from checked where _problems is null and ({' or '.join(flags)})"
+                   ).fetchall()[0][0]
+
+
+def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load_date: dt.date,
+              sha: str, run_id: str = "") -> FileLoad:
+    base = dict(plugin=plugin.name, table=table.name, source_file=path.name, content_sha256=sha,
+                load_date=load_date.isoformat(), run_id=run_id)
+    if sha in landed_hashes(settings, plugin, table):
+        archive_file(settings, plugin, path, sha, load_date)
+        return FileLoad(**base, status="duplicate")
+    day = f"load_date={load_date.isoformat()}"
+    parquet = table_dir(settings, plugin, table) / day / f"{sha}.parquet"
+    quarantine = settings.quarantine / plugin.name / table.name / day / f"{sha}.csv"
+    key = settings.hmac_key()
+    con = connect(settings)
+    try:
+        table.reader(path, con).create_view("raw_extract")
+        mapping, warnings = check_headers(table, con.table("raw_extract"), path)
+        build_checked(con, table, mapping, key)
+        lineage = {"file": path.name, "sha": sha, "load_date": load_date.isoformat(),
+                   "loaded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")}
+        good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)
+        flags = identifier_flag_count(con, table)
+    except (ExtractError, duckdb.Error) as exc:
+        raise LoadError(f"{path.name}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        con.close()
+    load = FileLoad(**base, status="landed", rows_landed=good, rows_quarantined=bad, identifier_flags=flags,
+                    warnings=tuple(warnings), landing_path=str(parquet),
+                    quarantine_path=str(quarantine) if bad else None)
+    record = parquet.with_suffix(".load.json")
+    record.write_text(json.dumps(load.as_json(), indent=2))
+    _fsync_replace(tmp_parquet, parquet)  # the commit point
+    archive_file(settings, plugin, path, sha, load_date)
+    return load
+
+
+def with_reference_values(table: Table, reference: Reference) -> Table:
+    """Fill `allowed` from reference data, so an unknown CSU or site code is quarantined."""
+    columns = tuple(
+        dataclasses.replace(c, allowed=reference.allowed_values(c.allowed_reference)) if c.allowed_reference else c
+        for c in table.columns)
+    return dataclasses.replace(table, columns=columns)
+
+
+def archive_file(settings: Settings, plugin: Plugin, path: Path, sha: str, load_date: dt.date) -> Path:
+    target = settings.archive / plugin.name / f"load_date={load_date.isoformat()}" / f"{sha[:12]}__{path.name}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        path.unlink()
+    else:
+        shutil.move(path, target)
+    return target
+
+
+def reject_file(settings: Settings, plugin: Plugin, path: Path, problem: str, load_date: dt.date) -> Path:
+    """Move an unusable extract out of the inbox with its reason, so one bad file fails one run."""
+    target = settings.quarantine / plugin.name / "rejected" / f"load_date={load_date.isoformat()}" / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(path, target)
+    target.with_name(target.name + ".reason.txt").write_text(problem + "\n")
+    return target
+
+
+def land_inbox(settings: Settings, plugin: Plugin, table: Table, load_date: dt.date,
+               run_id: str = "") -> list[FileLoad]:
+    """Land every inbox file for `table`; unusable files are rejected, and reported, not raised."""
+    ensure_schema_file(settings, plugin, table)
+    table = with_reference_values(table, load_reference(()))
+    loads = []
+    for path in inbox_files(settings, plugin, table):
+        sha = content_sha256(path)
+        try:
+            loads.append(land_file(settings, plugin, table, path, load_date, sha, run_id))
+        except LoadError as exc:
+            reject_file(settings, plugin, path, str(exc), load_date)
+            loads.append(FileLoad(plugin=plugin.name, table=table.name, source_file=path.name,
+                                  content_sha256=sha, load_date=load_date.isoformat(), status="rejected",
+                                  run_id=run_id, problem=str(exc)))
+    return loads
+
+
+def ensure_schema_file(settings: Settings, plugin: Plugin, table: Table) -> Path:
+    """An empty, typed Parquet file per table, so dbt's source glob always matches and has every column."""
+    target = table_dir(settings, plugin, table) / "_schema.parquet"
+    columns = [(n, landed_type(table, n)) for n, _ in landed_columns(table, b"k")]
+    columns += [("_source_file", "varchar"), ("_source_line", "bigint"), ("_content_sha256", "varchar"),
+                ("_load_date", "date"), ("_loaded_at", "timestamp")]
+    signature = json.dumps(columns)
+    marker = target.with_suffix(".json")
+    if target.exists() and marker.exists() and marker.read_text() == signature:
+        return target
+    select = ", ".join(f"cast(null as {sql_type}) as {quote_ident(name)}" for name, sql_type in columns)
+    tmp = _atomic_target(target)
+    with duckdb.connect() as con:
+        con.execute(f"copy (select {select} limit 0) to '{tmp}' (format parquet)")
+    _fsync_replace(tmp, target)
+    marker.write_text(signature)
+    return target
+
+
+def landed_type(table: Table, landed_name: str) -> str:
+    for column in table.columns:
+        if column.name == landed_name:
+            return SQL_TYPES[column.type]
+    return "varchar"  # pseudonym and status columns

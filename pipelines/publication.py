@@ -1,0 +1,191 @@
+"""The atomic publication: what BI tools see, switched in one rename.
+
+Layout:
+    publications/<id>/            one complete publication (kpo.duckdb, parquet/, manifest.json, ...)
+    published/.current  →  ../publications/<id>      the one being served (a symlink)
+    published/kpo.duckdb  →  .current/kpo.duckdb      stable names BI tools point at
+    published/parquet     →  .current/parquet         (and manifest.json, report.html, share, docs, quality)
+
+A publication is written under `publications/.<id>.tmp`, fsynced, renamed to `publications/<id>`,
+and only then is `.current` swapped with `os.replace` — one atomic rename switches every published
+file at once. A crash at any point leaves `.current` on the previous complete publication; the
+next run deletes leftover temporaries. A BI client that opened the old kpo.duckdb keeps its file
+(old publications are kept, and on Linux an open file survives deletion anyway).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines import faults
+from pipelines.settings import REPO_ROOT, Settings
+
+# Readable by DuckDB 1.4+ clients, i.e. the drivers bundled in BI tools (DuckDB 2.0 files are not).
+STORAGE_VERSION = "v1.4.0"
+SERVED = ("kpo.duckdb", "parquet", "manifest.json", "report.html", "share", "docs", "quality")
+CURRENT = ".current"
+
+
+@dataclass(frozen=True)
+class Publication:
+    publication_id: str
+    path: Path
+    manifest: dict
+
+
+def new_publication_id(run_id: str, now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%S}Z-{run_id[:8]}"
+
+
+def code_version() -> str:
+    try:
+        sha = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        sha = ""
+    from importlib.metadata import version
+
+    return f"kpo {version('kpo')}" + (f" ({sha})" if sha else "")
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def write_database(settings: Settings, staging: Path, models: list[str], docs: dict[str, dict]) -> dict[str, int]:
+    """Copy the published models from the build into a DuckDB-1.4-readable file, with descriptions."""
+    rows = {}
+    with duckdb.connect() as con:
+        con.execute(f"attach {_sql_literal(str(settings.warehouse))} as build (read_only)")
+        con.execute(f"attach {_sql_literal(str(staging / 'kpo.duckdb'))} as pub (storage_version '{STORAGE_VERSION}')")
+        (staging / "parquet").mkdir()
+        for model in models:
+            con.execute(f'create table pub.main."{model}" as select * from build.main."{model}"')
+            faults.pause("publish_copy")
+            parquet = _sql_literal(str(staging / "parquet" / f"{model}.parquet"))
+            con.execute(f'copy build.main."{model}" to {parquet} (format parquet, compression zstd)')
+            rows[model] = con.execute(f'select count(*) from pub.main."{model}"').fetchall()[0][0]
+            _comment(con, model, docs.get(model, {}))
+        con.execute("detach pub")
+    return rows
+
+
+def _comment(con: duckdb.DuckDBPyConnection, model: str, doc: dict) -> None:
+    if doc.get("description"):
+        con.execute(f'comment on table pub.main."{model}" is {_sql_literal(doc["description"])}')
+    for column, text in doc.get("columns", {}).items():
+        if text:
+            con.execute(f'comment on column pub.main."{model}"."{column}" is {_sql_literal(text)}')
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    for folder in [root, *[p for p in root.rglob("*") if p.is_dir()]]:
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def clean_leftovers(settings: Settings) -> None:
+    """Remove what a killed publication left behind; nothing served ever lives under a .tmp name."""
+    for leftover in settings.publications.glob(".*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in settings.published.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+def publish(settings: Settings, publication_id: str, models: list[str], docs: dict[str, dict], manifest: dict,
+            extras: list[Callable[[Path], None]] = ()) -> Publication:
+    """Write a complete publication, then serve it atomically. `extras` add files (report, share pack)."""
+    settings.ensure_folders()
+    clean_leftovers(settings)
+    staging = settings.publications / f".{publication_id}.tmp"
+    staging.mkdir(parents=True)
+    tables = write_database(settings, staging, models, docs)
+    manifest = {**manifest, "publication_id": publication_id, "tables": tables}
+    for extra in extras:
+        extra(staging)
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    _fsync_tree(staging)
+    faults.pause("publish_before_rename")
+    final = settings.publications / publication_id
+    os.rename(staging, final)
+    serve(settings, publication_id)
+    prune(settings)
+    return Publication(publication_id, final, manifest)
+
+
+def serve(settings: Settings, publication_id: str) -> None:
+    """Point `published/` at a complete publication with one atomic rename."""
+    target = settings.publications / publication_id
+    if not (target / "manifest.json").exists():
+        raise ValueError(f"publication {publication_id} is not a complete publication")
+    tmp = settings.published / f".{CURRENT}.tmp"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(Path("..") / settings.publications.name / publication_id)
+    os.replace(tmp, settings.published / CURRENT)
+    for name in SERVED:
+        entry = settings.published / name
+        if (target / name).exists() and not entry.is_symlink():
+            link_tmp = settings.published / f".{name}.tmp"
+            link_tmp.unlink(missing_ok=True)
+            link_tmp.symlink_to(Path(CURRENT) / name)
+            os.replace(link_tmp, entry)
+    descriptor = os.open(settings.published, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def current_id(settings: Settings) -> str | None:
+    link = settings.published / CURRENT
+    return Path(os.readlink(link)).name if link.is_symlink() else None
+
+
+def list_publications(settings: Settings) -> list[Publication]:
+    """Complete publications, newest first."""
+    found = []
+    for folder in settings.publications.iterdir() if settings.publications.exists() else []:
+        manifest = folder / "manifest.json"
+        if folder.is_dir() and not folder.name.startswith(".") and manifest.exists():
+            found.append(Publication(folder.name, folder, json.loads(manifest.read_text())))
+    return sorted(found, key=lambda p: p.publication_id, reverse=True)
+
+
+def prune(settings: Settings) -> None:
+    keep = settings.keep_publications
+    serving = current_id(settings)
+    for old in list_publications(settings)[keep:]:
+        if old.publication_id != serving:
+            shutil.rmtree(old.path, ignore_errors=True)
+
+
+def rollback(settings: Settings, publication_id: str | None = None) -> str:
+    """Serve an earlier publication (default: the one before the current)."""
+    publications = [p.publication_id for p in list_publications(settings)]
+    serving = current_id(settings)
+    if publication_id is None:
+        older = [p for p in publications if serving is None or p < serving]
+        if not older:
+            raise ValueError("there is no earlier publication to roll back to")
+        publication_id = older[0]
+    if publication_id not in publications:
+        raise ValueError(f"no publication {publication_id!r}; kept: {', '.join(publications) or 'none'}")
+    serve(settings, publication_id)
+    return publication_id

@@ -1,0 +1,91 @@
+"""The `publication` asset: the gate and the atomic publication, as its own step.
+
+Blocking checks stop downstream steps only inside the same run, and the checked tables are already
+written; so this step re-verifies, from the run's own event log, that every check planned for the
+run was evaluated and that none at error severity failed — and only then publishes.
+"""
+
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import dagster as dg
+
+from pipelines import publication
+from pipelines.settings import Settings
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    asset: str
+    check: str
+    passed: bool
+    severity: str
+    description: str | None
+
+    @property
+    def blocking_failure(self) -> bool:
+        return not self.passed and self.severity == "ERROR"
+
+    def as_json(self) -> dict:
+        return {"asset": self.asset, "check": self.check, "passed": self.passed, "severity": self.severity,
+                "description": self.description}
+
+
+def run_check_outcomes(instance: dg.DagsterInstance, run_id: str) -> list[CheckOutcome]:
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    outcomes = []
+    for record in records:
+        data = record.event_log_entry.dagster_event.event_specific_data
+        outcomes.append(CheckOutcome(
+            asset="/".join(data.asset_key.path), check=data.check_name, passed=data.passed,
+            severity=data.severity.value, description=data.description))
+    return outcomes
+
+
+def planned_checks(context: dg.AssetExecutionContext) -> set[tuple[str, str]]:
+    selection = context.run.asset_check_selection
+    keys = selection if selection is not None else context.job_def.asset_layer.asset_graph.asset_check_keys
+    return {("/".join(k.asset_key.path), k.name) for k in keys}
+
+
+def docs_from_manifest(manifest: dict, models: list[str]) -> dict[str, dict]:
+    docs = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and node["name"] in models:
+            docs[node["name"]] = {"description": node.get("description", ""),
+                                  "columns": {c: v.get("description", "") for c, v in node["columns"].items()}}
+    return docs
+
+
+def build_publish_asset(settings: Settings, manifest_path, models: list[str]) -> dg.AssetsDefinition:
+    @dg.asset(key="publication", deps=[dg.AssetKey([m]) for m in models], group_name="publication",
+              pool="warehouse", kinds={"duckdb", "parquet"},
+              description="Atomically publishes the marts and dimensions that passed every blocking check.")
+    def _publication(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        outcomes = run_check_outcomes(context.instance, context.run_id)
+        failed = [o for o in outcomes if o.blocking_failure]
+        missing = planned_checks(context) - {(o.asset, o.check) for o in outcomes}
+        if failed or missing:
+            reasons = [f"{o.asset} {o.check}: {o.description or 'failed'}" for o in failed]
+            reasons += [f"{asset} {check}: not evaluated" for asset, check in sorted(missing)]
+            raise dg.Failure(description="publication refused: " + "; ".join(reasons), allow_retries=False)
+        dbt_manifest = json.loads(manifest_path.read_text())
+        publication_id = publication.new_publication_id(context.run_id)
+        manifest = {
+            "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "run_id": context.run_id,
+            "load_date": context.run.tags.get("dagster/partition"),
+            "code_version": publication.code_version(),
+            "checks": [o.as_json() for o in outcomes],
+        }
+        result = publication.publish(settings, publication_id, models, docs_from_manifest(dbt_manifest, models),
+                                     manifest)
+        context.log.info(f"published {publication_id} to {settings.published}")
+        return dg.MaterializeResult(metadata={
+            "publication_id": publication_id, "path": str(settings.published),
+            "tables": dg.MetadataValue.json(result.manifest["tables"]),
+            "checks_passed": sum(o.passed for o in outcomes), "checks_failed": sum(not o.passed for o in outcomes)})
+
+    return _publication

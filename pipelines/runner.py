@@ -1,0 +1,206 @@
+"""Run the nightly job in-process, one at a time, and summarise what happened from its event log.
+
+`kpo run` and `kpo demo` both come here, so the CLI executes exactly the job the Dagster UI and
+schedules run. A second `kpo run` while one holds the lock exits at once (fcntl lock: the kernel
+releases it when the holder dies, even by SIGKILL, so a crash never leaves a stale lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from pipelines.settings import REPO_ROOT, Settings
+
+
+class AlreadyRunning(RuntimeError):
+    """Another kpo run holds the lock on this KPO_HOME."""
+
+
+@contextmanager
+def run_lock(settings: Settings) -> Iterator[None]:
+    settings.run_lock.parent.mkdir(parents=True, exist_ok=True)
+    handle = settings.run_lock.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise AlreadyRunning(f"another kpo run is in progress on {settings.root} ({holder}); "
+                             "wait for it to finish") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%SZ}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def prepare_instance(settings: Settings) -> dg.DagsterInstance:
+    """The persistent Dagster instance under KPO_HOME, configured by the repository's dagster.yaml."""
+    settings.ensure_folders()
+    config = settings.dagster_home / "dagster.yaml"
+    source = REPO_ROOT / "dagster.yaml"
+    if not config.exists() or config.read_text() != source.read_text():
+        shutil.copyfile(source, config)
+    settings.export_environment()
+    return dg.DagsterInstance.get()
+
+
+@dataclass
+class SourceSummary:
+    asset: str
+    files_landed: int = 0
+    files_duplicate: int = 0
+    files_rejected: int = 0
+    rows_landed: int = 0
+    rows_quarantined: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    load_date: str
+    success: bool = False
+    sources: dict[str, SourceSummary] = field(default_factory=dict)
+    checks: list[dict] = field(default_factory=list)
+    publication_id: str | None = None
+    failures: list[str] = field(default_factory=list)
+    log_path: str | None = None
+
+    @property
+    def checks_failed(self) -> list[dict]:
+        return [c for c in self.checks if not c["passed"]]
+
+
+def _metadata_value(value: object) -> object:
+    return getattr(value, "value", value)
+
+
+def summarise(instance: dg.DagsterInstance, run_id: str, load_date: str) -> RunSummary:
+    summary = RunSummary(run_id=run_id, load_date=load_date)
+    run = instance.get_run_by_id(run_id)
+    summary.success = run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+    for record in instance.get_records_for_run(run_id).records:
+        event = record.event_log_entry.dagster_event
+        if event is None:
+            continue
+        data = event.event_specific_data
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            _materialized(summary, data.materialization)
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            summary.checks.append({"asset": "/".join(data.asset_key.path), "check": data.check_name,
+                                   "passed": data.passed, "severity": data.severity.value,
+                                   "description": data.description})
+        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            _step_failed(summary, event.step_key or "", data)
+    return summary
+
+
+def _materialized(summary: RunSummary, materialization: dg.AssetMaterialization) -> None:
+    path = materialization.asset_key.path
+    metadata = {k: _metadata_value(v) for k, v in materialization.metadata.items()}
+    if path[0] == "landing":
+        source = summary.sources.setdefault("/".join(path[1:]), SourceSummary("/".join(path[1:])))
+        for name in ("files_landed", "files_duplicate", "files_rejected", "rows_landed", "rows_quarantined"):
+            setattr(source, name, int(metadata.get(name, 0)))
+    elif path == ["publication"]:
+        summary.publication_id = str(metadata.get("publication_id"))
+
+
+def _step_failed(summary: RunSummary, step_key: str, data: object) -> None:
+    error = getattr(data, "error", None)
+    user = getattr(data, "user_failure_data", None)
+    message = (user.description if user and user.description else None) or (error.message if error else "failed")
+    summary.failures.append(f"{step_key}: {message.strip().splitlines()[0] if message.strip() else 'failed'}")
+    if user and user.metadata and "loads" in user.metadata:
+        loads = _metadata_value(user.metadata["loads"])
+        for load in loads:
+            key = f"{load['plugin']}/{load['table']}"
+            source = summary.sources.setdefault(key, SourceSummary(key))
+            source.files_landed += load["status"] == "landed"
+            source.files_duplicate += load["status"] == "duplicate"
+            source.files_rejected += load["status"] == "rejected"
+            source.rows_landed += load["rows_landed"]
+            source.rows_quarantined += load["rows_quarantined"]
+            if load.get("problem"):
+                source.problems.append(load["problem"])
+
+
+def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refresh: bool = False,
+                on_step: Callable[[str, str], None] | None = None) -> RunSummary:
+    """Load the inbox for `load_date` (default today, London), build, check, publish."""
+    from pipelines.definitions import NIGHTLY_JOB, build_definitions
+
+    load_date = load_date or settings.today()
+    with run_lock(settings):
+        instance = prepare_instance(settings)
+        job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
+        run_id = str(uuid.uuid4())
+        # The terminal shows progress and a summary; the full event log stays in the Dagster instance.
+        run_config = {"ops": {"dbt_build": {"config": {"full_refresh": full_refresh}}},
+                      "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        watcher = _StepWatcher(instance, run_id, on_step) if on_step else None
+        if watcher:
+            watcher.start()
+        log_path = settings.root / "logs" / f"run-{run_id}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # dagster-dbt re-emits dbt's own log on stdout (for Dagster's compute logs); in a terminal
+            # that buries the progress display, so it goes to a per-run log file instead.
+            with log_path.open("w") as log, contextlib.redirect_stdout(log):
+                job.execute_in_process(instance=instance, partition_key=load_date.isoformat(), run_id=run_id,
+                                       raise_on_error=False, run_config=run_config,
+                                       tags={"kpo/trigger": "cli", "kpo/full_refresh": str(full_refresh).lower()})
+        finally:
+            if watcher:
+                watcher.stop()
+        summary = summarise(instance, run_id, load_date.isoformat())
+        summary.log_path = str(log_path)
+        return summary
+
+
+class _StepWatcher(threading.Thread):
+    """Reports step starts and ends from the event log while the job runs (for the progress display)."""
+
+    def __init__(self, instance: dg.DagsterInstance, run_id: str, on_step: Callable[[str, str], None]):
+        super().__init__(daemon=True)
+        self.instance, self.run_id, self.on_step = instance, run_id, on_step
+        self._halt = threading.Event()
+        self._cursor: str | None = None
+
+    def run(self) -> None:
+        types = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE,
+                 dg.DagsterEventType.STEP_SKIPPED}
+        while not self._halt.wait(0.5):
+            self._poll(types)
+        self._poll(types)
+
+    def _poll(self, types: set) -> None:
+        try:
+            connection = self.instance.get_records_for_run(self.run_id, cursor=self._cursor, of_type=types)
+        except Exception:  # the run may not exist yet in the first polls
+            return
+        self._cursor = connection.cursor
+        for record in connection.records:
+            event = record.event_log_entry.dagster_event
+            self.on_step(event.step_key or "", event.event_type.value)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=5)

@@ -1,0 +1,150 @@
+"""The one Settings object: every path, key and switch kpo uses, from `KPO_*` environment variables.
+
+Nothing else in the code reads `os.environ`. Child processes (dbt, the Dagster webserver) get their
+environment from `Settings.child_environment()`, so a test that points `KPO_HOME` at a temporary
+folder isolates the whole pipeline, dbt included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LONDON = ZoneInfo("Europe/London")
+
+
+class Settings(BaseSettings):
+    """kpo configuration. Defaults make `make demo` work with no configuration at all."""
+
+    model_config = SettingsConfigDict(env_prefix="KPO_", frozen=True, extra="ignore")
+
+    home: Path = Field(default=Path("data"), description="Root of inbox, landing, warehouse, published.")
+    pseudonymisation_key: str | None = Field(
+        default=None, description="HMAC key for NHS numbers; a demo key is generated under home if unset."
+    )
+    target: Literal["duckdb", "postgres"] = Field(default="duckdb", description="dbt target.")
+    alert_webhook_url: str | None = Field(default=None, description="POST run-failure alerts here.")
+    keep_publications: int = Field(default=5, ge=1, description="Publications kept for rollback.")
+    sensor_stable_seconds: int = Field(
+        default=60, ge=0, description="An inbox file must keep its size this long before the sensor runs it."
+    )
+    gx_batch_rows: int = Field(default=200_000, ge=1000, description="Rows per great-expectations batch.")
+    dbt_threads: int = Field(default=2, ge=1, description="dbt worker threads.")
+    fault_point: str | None = Field(
+        default=None, description="Test hook: pause at this named point (see pipelines/faults.py)."
+    )
+    plugin_paths: str = Field(
+        default="", description="Extra folders holding plugin packages (os.pathsep separated), for tests."
+    )
+
+    # -- folders under home ------------------------------------------------------------------
+    @cached_property
+    def root(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / "build.duckdb"
+
+    @property
+    def published(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def publications(self) -> Path:
+        """Kept publications (for rollback); `published/` serves one of them."""
+        return self.root / "publications"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+    @property
+    def dbt_build_dir(self) -> Path:
+        """The dbt project assembled for this home: core models + every registered plugin's models."""
+        return self.root / "dbt"
+
+    @property
+    def run_lock(self) -> Path:
+        return self.root / "run.lock"
+
+    # -- repository paths ---------------------------------------------------------------------
+    @property
+    def dbt_project_dir(self) -> Path:
+        return REPO_ROOT / "dbt_project"
+
+    @property
+    def expectations_dir(self) -> Path:
+        return REPO_ROOT / "expectations"
+
+    @property
+    def extra_plugin_paths(self) -> tuple[Path, ...]:
+        return tuple(Path(p) for p in self.plugin_paths.split(os.pathsep) if p)
+
+    # -- derived values -----------------------------------------------------------------------
+    def ensure_folders(self) -> None:
+        for folder in (self.inbox, self.archive, self.quarantine, self.landing, self.warehouse.parent,
+                       self.published, self.publications, self.dagster_home, self.dbt_build_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def hmac_key(self) -> bytes:
+        """The pseudonymisation key: configured, or a demo key generated once under home (never committed)."""
+        if self.pseudonymisation_key:
+            return self.pseudonymisation_key.encode()
+        key_file = self.root / "pseudonymisation.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip().encode()
+
+    def today(self) -> dt.date:
+        """The load date of a run started now: the trust works on London time."""
+        return dt.datetime.now(LONDON).date()
+
+    def child_environment(self) -> dict[str, str]:
+        """Environment for dbt and Dagster child processes: telemetry off, paths absolute."""
+        env = dict(os.environ)
+        env.update(
+            KPO_HOME=str(self.root),
+            KPO_TARGET=self.target,
+            KPO_DBT_THREADS=str(self.dbt_threads),
+            DAGSTER_HOME=str(self.dagster_home),
+            DO_NOT_TRACK="1",
+            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+            GX_ANALYTICS_ENABLED="false",
+        )
+        return env
+
+    def export_environment(self) -> None:
+        """Make this process's children (dbt subprocesses, GX) see the same settings."""
+        os.environ.update(self.child_environment())
+
+
+def load_settings() -> Settings:
+    return Settings()

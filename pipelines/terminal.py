@@ -1,0 +1,75 @@
+"""What `kpo run` / `kpo demo` show in the terminal: progress per stage, then a one-screen summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.runner import RunSummary
+from pipelines.settings import Settings
+
+
+def stage_of(step_key: str) -> str:
+    if step_key.startswith("landing"):
+        return "ingest"
+    if step_key.startswith("dbt_build"):
+        return "dbt build + tests"
+    if step_key.startswith("publication"):
+        return "publish"
+    return "checks"
+
+
+@contextmanager
+def stage_progress(console: Console) -> Iterator[Callable[[str, str], None]]:
+    """A rich progress display fed by step events; yields the callback for the runner."""
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total} steps"), TimeElapsedColumn(),
+                        console=console, transient=False)
+    tasks: dict[str, int] = {}
+
+    def on_step(step_key: str, event_type: str) -> None:
+        stage = stage_of(step_key)
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=0)
+        task = tasks[stage]
+        if event_type == "STEP_START":
+            progress.update(task, total=progress.tasks[task].total + 1)
+        else:
+            progress.advance(task)
+            if event_type == "STEP_FAILURE":
+                progress.update(task, description=f"[red]{stage} (failed)[/red]")
+
+    with progress:
+        yield on_step
+
+
+def print_summary(console: Console, summary: RunSummary, settings: Settings) -> None:
+    sources = Table("source table", "files landed", "duplicates", "rejected", "rows landed", "rows quarantined",
+                    title=f"kpo run {summary.run_id[:8]} — load date {summary.load_date}")
+    for source in sorted(summary.sources.values(), key=lambda s: s.asset):
+        sources.add_row(source.asset, str(source.files_landed), str(source.files_duplicate),
+                        str(source.files_rejected), str(source.rows_landed), str(source.rows_quarantined))
+    console.print(sources)
+    failed = summary.checks_failed
+    console.print(f"checks: {len(summary.checks) - len(failed)} passed, {len(failed)} failed")
+    for check in failed:
+        colour = "yellow" if check["severity"] == "WARN" else "red"
+        console.print(f"  [{colour}]{check['severity']} {check['asset']} {check['check']}: "
+                      f"{check['description']}[/{colour}]")
+    for failure in summary.failures:
+        console.print(f"  [red]{failure}[/red]")
+    if summary.success and summary.publication_id:
+        console.print(f"[green]published {summary.publication_id}[/green]")
+        console.print(f"  warehouse: {settings.published / 'kpo.duckdb'}")
+        console.print(f"  parquet:   {settings.published / 'parquet'}")
+        for name, label in (("report.html", "report"), ("docs/index.html", "catalogue")):
+            if (settings.published / name).exists():
+                console.print(f"  {label + ':':<10} {settings.published / name}")
+    else:
+        console.print(f"[red]run failed: nothing was published; {settings.published} is unchanged[/red]")
+    if summary.log_path:
+        console.print(f"  run log:   {summary.log_path}")

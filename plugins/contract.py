@@ -1,0 +1,158 @@
+"""The plugin contract: everything a data source declares and provides. Read this to write a plugin.
+
+A plugin is one `Plugin` value. It declares, as data, the tables its extracts land as (typed
+columns, primary key, event date, identifiers, allowed values, row rules) and the metrics it
+contributes; it provides a reader per table and a synthetic-data generator. The core does the rest
+the same way for every plugin: typing, validation, quarantine, pseudonymisation, landing, checks,
+dbt, publication. A plugin never imports Dagster or dbt; its dbt models live in `models_dir`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+import duckdb
+
+ColumnType = Literal["string", "integer", "number", "date", "timestamp", "boolean"]
+Direction = Literal["increase", "decrease", "neutral"]
+Unit = Literal["days", "minutes", "percent", "count"]
+# How a metric's value relates to its parts: rate = 100·numerator/denominator, count = numerator,
+# statistic = a median/percentile over `denominator` records (cannot be rebuilt from parts).
+MetricKind = Literal["rate", "count", "statistic"]
+Breakdown = Literal["trust", "csu", "site", "specialty", "course", "staff_group"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One landed column; `header` is its name in the extract when that differs from `name`.
+    `allowed_reference` takes the allowed values from reference data (the CSU or site seed)."""
+
+    name: str
+    type: ColumnType
+    description: str
+    header: str | None = None
+    required: bool = False
+    allowed: tuple[str, ...] = ()
+    allowed_reference: Literal["csu_code", "site_code"] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    formats: tuple[str, ...] = ()
+    identifier: Literal["nhs_number"] | None = None
+    free_text: bool = False
+
+    @property
+    def source_header(self) -> str:
+        return self.header or self.name
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A row the metric cannot use: quarantined with `reason` when `invalid_when` (DuckDB SQL over
+    the typed columns, nulls meaning 'not reached') is true."""
+
+    reason: str
+    invalid_when: str
+    columns: tuple[str, ...]
+
+
+class Reader(Protocol):
+    def __call__(self, path: Path, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+        """Raw rows of one extract: VARCHAR columns named as its headers, plus `_line` (file line)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table the plugin lands, fed by the inbox files matching `file_pattern`."""
+
+    name: str
+    description: str
+    file_pattern: str
+    reader: Reader
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    event_date: str
+    csu_column: str | None = None
+    rules: tuple[RowRule, ...] = ()
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric the plugin contributes to the registry; its monthly values come from the plugin's
+    dbt models in `models_dir/metric_rows/`."""
+
+    metric_id: str
+    name: str
+    description: str
+    unit: Unit
+    kind: MetricKind
+    direction: Direction
+    commitment_ids: tuple[str, ...]
+    project_id: str | None = None
+    target: float | None = None
+    baseline_points: int | None = None
+    shift_run: int = 7
+    trend_run: int = 7
+    screen_moving_ranges: bool = False
+
+
+@dataclass(frozen=True)
+class Project:
+    """A KPO improvement project a plugin brings with it (most live in the projects seed)."""
+
+    project_id: str
+    name: str
+    csu_code: str
+    commitment_ids: tuple[str, ...]
+    metric_id: str
+    series_key: str
+    baseline_value: float | None
+    baseline_start: dt.date | None
+    baseline_end: dt.date | None
+    target: float | None
+    intervention_date: dt.date
+    remeasure_dates: tuple[dt.date, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SyntheticRequest:
+    """What a generator is asked for: where to write, the seed, the projects whose story it tells."""
+
+    inbox: Path
+    seed: int
+    projects: Mapping[str, Project]
+    scale: float = 1.0
+
+
+class Generator(Protocol):
+    def __call__(self, request: SyntheticRequest) -> list[Path]:
+        """Write realistic synthetic extracts into `request.inbox`, deterministic for the seed."""
+        ...
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """A data source: its declaration, reader(s), generator and dbt models."""
+
+    name: str
+    version: str
+    description: str
+    source_system: str
+    tables: tuple[Table, ...]
+    metrics: tuple[Metric, ...]
+    generate: Generator
+    models_dir: Path
+    expectations_dir: Path
+    projects: tuple[Project, ...] = ()
+    origin: str = field(default="built-in", compare=False)
+
+    def table(self, name: str) -> Table:
+        return next(t for t in self.tables if t.name == name)

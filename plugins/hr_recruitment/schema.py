@@ -1,0 +1,66 @@
+"""The Trac vacancy extract as a typed table: one row per vacancy, a timestamp per recruitment stage."""
+
+from __future__ import annotations
+
+from plugins.contract import Column, RowRule, Table
+from plugins.hr_recruitment.reader import read_extract
+
+STAFF_GROUPS = (
+    "Add Prof Scientific and Technic", "Additional Clinical Services", "Administrative and Clerical",
+    "Allied Health Professionals", "Estates and Ancillary", "Healthcare Scientists", "Medical and Dental",
+    "Nursing and Midwifery Registered",
+)
+BANDS = ("Band 2", "Band 3", "Band 4", "Band 5", "Band 6", "Band 7", "Band 8a", "Band 8b", "Band 8c",
+         "Band 8d", "Band 9", "Medical")
+STATUSES = ("Open", "Offer made", "Filled", "Withdrawn")
+
+# Stages in the order Trac records them; a later stage dated before an earlier one is a data error.
+STAGES = (
+    ("authorised_at", "Date Authorised", "Vacancy authorised to recruit."),
+    ("advert_published_at", "Advert Published", "Advert went live on NHS Jobs."),
+    ("closing_date", "Closing Date", "Advert closed to applications."),
+    ("shortlisting_complete_at", "Shortlisting Complete", "Hiring manager finished shortlisting."),
+    ("interview_at", "Interview Date", "Interviews held."),
+    ("conditional_offer_at", "Conditional Offer", "Conditional offer made to the preferred candidate."),
+    ("checks_complete_at", "Pre-Employment Checks Complete", "References, DBS and occupational health cleared."),
+    ("unconditional_offer_at", "Unconditional Offer", "Unconditional offer made: the end of the KPO lead time."),
+    ("start_at", "Start Date", "The new starter's first day."),
+)
+
+
+def stage_order_rules() -> tuple[RowRule, ...]:
+    rules = []
+    for index, (name, header, _) in enumerate(STAGES[1:], start=1):
+        # Compared by day: Trac stamps some stages with a time and others (closing date) without.
+        earlier = ", ".join(f"cast({n} as date)" for n, _, _ in STAGES[:index])
+        rules.append(RowRule(
+            reason=f"stage dates out of order: '{header}' is before an earlier stage",
+            invalid_when=f"cast({name} as date) < list_max([{earlier}])",
+            columns=(name,),
+        ))
+    return tuple(rules)
+
+
+VACANCIES = Table(
+    name="vacancies",
+    description="One row per vacancy from the Trac recruitment system, with the date each stage was reached.",
+    file_pattern="*vacanc*.csv",
+    reader=read_extract,
+    primary_key=("vacancy_id",),
+    event_date="authorised_at",
+    csu_column="csu_code",
+    columns=(
+        Column("vacancy_id", "string", "Trac vacancy reference.", header="Vacancy Reference", required=True),
+        Column("job_title", "string", "Advertised job title.", header="Job Title"),
+        Column("staff_group", "string", "NHS staff group.", header="Staff Group", allowed=STAFF_GROUPS),
+        Column("band", "string", "Agenda for Change band (or Medical).", header="Band", allowed=BANDS),
+        Column("csu_code", "string", "Clinical service unit recruiting.", header="CSU Code", required=True,
+               allowed_reference="csu_code"),
+        Column("site_code", "string", "Main site of the post.", header="Site", allowed_reference="site_code"),
+        Column("status", "string", "Vacancy status in Trac at extract time.", header="Status", allowed=STATUSES),
+        *(Column(name, "date" if name == "closing_date" else "timestamp", description, header=header,
+                 required=name == "authorised_at")
+          for name, header, description in STAGES),
+    ),
+    rules=stage_order_rules(),
+)

@@ -1,0 +1,33 @@
+"""Test helpers: run the real `kpo` CLI against a temporary KPO_HOME; compare published trees."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def kpo(home: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the kpo CLI as a user would, with KPO_HOME pointing at `home`."""
+    environment = {**os.environ, "KPO_HOME": str(home), "COLUMNS": "200", **(env or {})}
+    return subprocess.run([str(BIN / "kpo"), *args], env=environment, capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every file under `root` (following the served symlinks) with its sha256, and every link's target."""
+    digest: dict[str, str] = {}
+    for path in sorted(root.rglob("*")):
+        relative = str(path.relative_to(root))
+        if path.is_symlink():
+            digest[relative + " ->"] = os.readlink(path)
+        if path.is_file():
+            digest[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif path.is_dir() and path.is_symlink():
+            digest.update({f"{relative}/{k}": v for k, v in tree_digest(path).items()})
+    return digest

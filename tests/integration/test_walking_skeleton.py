@@ -1,0 +1,135 @@
+"""Issue 2 end to end: the demo publishes recruitment lead time readable by a DuckDB 1.4 client; the
+same extract twice changes nothing; a blocking check failure publishes nothing and says why."""
+
+import csv
+import datetime as dt
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.settings import REPO_ROOT
+from plugins import registry
+from tests.helpers import BIN, kpo, tree_digest
+
+pytestmark = pytest.mark.xdist_group("demo")
+
+
+def copy_home(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, symlinks=True)
+    return target
+
+
+def test_demo_publishes_lead_time_readable_by_duckdb_1_4(demo_home, duckdb14_python):
+    query = """
+        select m.period_month < p.intervention_date as before, median(m.value) as median_days, count(*) as months
+        from mart_metric_monthly m join dim_projects p on p.project_id = 'recruitment_lead_time'
+        where m.metric_id = 'recruitment_lead_time_days' and m.series_key = 'trust'
+        group by all order by before desc"""
+    script = ("import duckdb, json, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+              f"print(json.dumps([duckdb.__version__, con.execute({query!r}).fetchall()]))")
+    output = subprocess.run([str(duckdb14_python), "-c", script, str(demo_home / "published" / "kpo.duckdb")],
+                            capture_output=True, text=True, check=True).stdout
+    version, rows = json.loads(output)
+    assert version == "1.4.4"
+    (before, baseline, months_before), (after, sustained, months_after) = rows
+    assert before and not after and months_before >= 12 and months_after >= 12
+    # The project's own figures (DOMAIN.md): 98 days at baseline, 42 sustained.
+    assert abs(baseline - 98) <= 5 and abs(sustained - 42) <= 5
+
+
+def test_published_warehouse_holds_marts_and_dimensions_only(demo_home):
+    with duckdb.connect(str(demo_home / "published" / "kpo.duckdb"), read_only=True) as con:
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert "mart_metric_monthly" in tables
+    assert all(t.startswith(("mart_", "dim_")) for t in tables), tables
+    manifest = json.loads((demo_home / "published" / "manifest.json").read_text())
+    assert set(manifest["tables"]) == tables and all(c["passed"] or c["severity"] == "WARN" for c in manifest["checks"])
+    assert {"publication_id", "published_at", "code_version", "run_id"} <= set(manifest)
+
+
+def test_definitions_validate_and_name_no_source(demo_home):
+    result = subprocess.run([str(BIN / "dagster"), "definitions", "validate", "-m", "pipelines.definitions"],
+                            capture_output=True, text=True, cwd=REPO_ROOT,
+                            env={"KPO_HOME": str(demo_home), "PATH": str(BIN),
+                                 "DAGSTER_HOME": str(demo_home / "dagster")})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    code = "\n".join(p.read_text() for p in (REPO_ROOT / "pipelines").rglob("*.py"))
+    for plugin in registry.discover():
+        names = {plugin.name, *(t.name for t in plugin.tables), *(m.metric_id for m in plugin.metrics)}
+        assert not [n for n in names if n in code], plugin.name
+
+
+def published_numbers(home: Path) -> dict[str, list]:
+    with duckdb.connect(str(home / "published" / "kpo.duckdb"), read_only=True) as con:
+        tables = [r[0] for r in con.execute("select table_name from duckdb_tables() order by 1").fetchall()]
+        return {t: sorted(map(repr, con.execute(f'select * from "{t}"').fetchall())) for t in tables}
+
+
+def test_the_same_extracts_again_change_no_published_number(demo_home, tmp_path):
+    home = copy_home(demo_home, tmp_path / "home")
+    before = published_numbers(home)
+    for archived in (home / "archive").rglob("*.*"):
+        plugin = archived.relative_to(home / "archive").parts[0]
+        shutil.copy(archived, home / "inbox" / plugin / archived.name.split("__", 1)[1])
+    result = kpo(home, "run")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "published" in result.stdout
+    assert published_numbers(home) == before
+    assert not [p for p in (home / "inbox").rglob("*") if p.is_file()]
+
+
+def write_vacancies(path: Path, rows: list[dict]) -> None:
+    headers = ["Vacancy Reference", "Job Title", "Staff Group", "Band", "CSU Code", "Site", "Status",
+               "Date Authorised", "Advert Published", "Closing Date", "Shortlisting Complete", "Interview Date",
+               "Conditional Offer", "Pre-Employment Checks Complete", "Unconditional Offer", "Start Date"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=headers)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def slow_vacancy(number: int, offer: dt.date, lead_days: int) -> dict:
+    shortlisted = offer - dt.timedelta(days=lead_days)
+    fmt = "%d/%m/%Y"
+    return {"Vacancy Reference": f"{9000000 + number}", "Job Title": "Porter", "Staff Group": "Estates and Ancillary",
+            "Band": "Band 2", "CSU Code": "EAF", "Site": "LGI", "Status": "Offer made",
+            "Date Authorised": (shortlisted - dt.timedelta(days=40)).strftime(fmt),
+            "Advert Published": (shortlisted - dt.timedelta(days=35)).strftime(fmt),
+            "Closing Date": (shortlisted - dt.timedelta(days=5)).strftime(fmt),
+            "Shortlisting Complete": shortlisted.strftime(fmt), "Interview Date": "", "Conditional Offer": "",
+            "Pre-Employment Checks Complete": "", "Unconditional Offer": offer.strftime(fmt), "Start Date": ""}
+
+
+def test_a_metric_out_of_range_blocks_publication_and_leaves_published_untouched(demo_home, tmp_path):
+    home = copy_home(demo_home, tmp_path / "home")
+    before = tree_digest(home / "published")
+    # Five offers in a month with no other offers, 600 days after shortlisting: a monthly median of 600
+    # days is outside the recruitment metric suite's 0-365 range (a broken stage date, not a slow process).
+    rows = [slow_vacancy(i, dt.date(2024, 2, 10 + i), 600) for i in range(5)]
+    write_vacancies(home / "inbox" / "hr_recruitment" / "trac_vacancies_bad.csv", rows)
+    result = kpo(home, "run")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "gx_metric_rows_hr_recruitment" in result.stdout
+    assert "expect_column_values_to_be_between(value)" in result.stdout
+    assert "nothing was published" in result.stdout
+    assert tree_digest(home / "published") == before
+
+
+def test_a_load_failing_its_landing_suite_is_rejected_and_nothing_published(demo_home, tmp_path):
+    home = copy_home(demo_home, tmp_path / "home")
+    before = tree_digest(home / "published")
+    rows = [slow_vacancy(1, dt.date(2023, 5, 2), 40), slow_vacancy(1, dt.date(2023, 5, 3), 41)]  # one id twice
+    write_vacancies(home / "inbox" / "hr_recruitment" / "trac_vacancies_dup.csv", rows)
+    result = kpo(home, "run")
+    assert result.returncode == 1
+    assert "gx_vacancies" in result.stdout and "expect_column_values_to_be_unique(vacancy_id)" in result.stdout
+    assert tree_digest(home / "published") == before
+    rejected = list((home / "quarantine" / "hr_recruitment" / "vacancies" / "rejected-loads").rglob("*.parquet"))
+    assert len(rejected) == 1
+    landed = list((home / "landing" / "hr_recruitment" / "vacancies").rglob("load_date=*/*.parquet"))
+    assert rejected[0].name not in {p.name for p in landed}

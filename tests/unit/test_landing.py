@@ -1,0 +1,194 @@
+"""Landing an extract: typing, quarantine with file/line/reason, rejection of unusable files, and the
+content hash as identity (the same file twice lands once)."""
+
+import csv
+import datetime as dt
+import hashlib
+import hmac
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.landing import land_inbox
+from pipelines.settings import Settings
+from plugins.contract import Column, Plugin, RowRule, Table
+from plugins.hr_recruitment import PLUGIN as HR
+from plugins.readers import csv_reader
+
+LOAD_DATE = dt.date(2024, 3, 1)
+HEADERS = ["Vacancy Reference", "Job Title", "Staff Group", "Band", "CSU Code", "Site", "Status", "Date Authorised",
+           "Advert Published", "Closing Date", "Shortlisting Complete", "Interview Date", "Conditional Offer",
+           "Pre-Employment Checks Complete", "Unconditional Offer", "Start Date"]
+
+
+def vacancy(ref: str, **stages: str) -> dict[str, str]:
+    row = dict.fromkeys(HEADERS, "")
+    row.update({"Vacancy Reference": ref, "Job Title": "Porter", "Staff Group": "Estates and Ancillary",
+                "Band": "Band 2", "CSU Code": "EAF", "Site": "LGI", "Status": "Filled",
+                "Date Authorised": "03/01/2022 09:00", "Advert Published": "05/01/2022 10:30",
+                "Closing Date": "19/01/2022", "Shortlisting Complete": "24/01/2022 16:00",
+                "Interview Date": "01/02/2022", "Conditional Offer": "02/02/2022 11:00",
+                "Pre-Employment Checks Complete": "01/03/2022", "Unconditional Offer": "07/03/2022 09:15",
+                "Start Date": "04/04/2022"})
+    row.update(stages)
+    return row
+
+
+def write_extract(folder: Path, name: str, rows: list[dict[str, str]], headers=HEADERS, bom=True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    with path.open("w", newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=headers, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    settings = Settings(home=tmp_path / "home", pseudonymisation_key="test-key")
+    settings.ensure_folders()
+    return settings
+
+
+def landed(settings: Settings, plugin: str = "hr_recruitment", table: str = "vacancies") -> list[tuple]:
+    files = list((settings.landing / plugin / table).glob("load_date=*/*.parquet"))
+    if not files:
+        return []
+    with duckdb.connect() as con:
+        return con.execute("select * from read_parquet(?, union_by_name = true) order by _source_line",
+                           [[str(f) for f in files]]).fetchall()
+
+
+def quarantined(settings: Settings, plugin: str = "hr_recruitment") -> list[dict[str, str]]:
+    rows = []
+    for path in sorted((settings.quarantine / plugin).rglob("*.csv")):
+        with path.open(newline="") as handle:
+            rows += list(csv.DictReader(handle))
+    return rows
+
+
+def test_dates_as_trac_writes_them_are_typed(settings):
+    write_extract(settings.inbox / "hr_recruitment", "trac_vacancies.csv",
+                  [vacancy("0000001"), vacancy("0000002", **{"Interview Date": "", "Conditional Offer": "",
+                                                             "Pre-Employment Checks Complete": "",
+                                                             "Unconditional Offer": "", "Start Date": ""})])
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert (load.status, load.rows_landed, load.rows_quarantined) == ("landed", 2, 0)
+    with duckdb.connect() as con:
+        row = con.execute("select shortlisting_complete_at, closing_date, unconditional_offer_at, _load_date "
+                          "from read_parquet(?) where vacancy_id = '0000001'", [load.landing_path]).fetchall()[0]
+        blank = con.execute("select unconditional_offer_at from read_parquet(?) where vacancy_id = '0000002'",
+                            [load.landing_path]).fetchall()[0]
+    assert row == (dt.datetime(2022, 1, 24, 16, 0), dt.date(2022, 1, 19), dt.datetime(2022, 3, 7, 9, 15), LOAD_DATE)
+    assert blank == (None,)
+
+
+def test_stage_out_of_order_is_quarantined_with_file_line_and_reason(settings):
+    rows = [vacancy("0000001"), vacancy("0000002", **{"Unconditional Offer": "10/01/2022 09:00"}), vacancy("0000003")]
+    write_extract(settings.inbox / "hr_recruitment", "trac_vacancies.csv", rows)
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert (load.rows_landed, load.rows_quarantined) == (2, 1)
+    assert [r[0] for r in landed(settings)] == ["0000001", "0000003"]
+    [bad] = quarantined(settings)
+    assert bad["source_file"] == "trac_vacancies.csv"
+    assert bad["line"] == "3"  # header is line 1
+    assert bad["columns"] == "Unconditional Offer"
+    assert "out of order" in bad["reason"] and "'Unconditional Offer'" in bad["reason"]
+
+
+def test_unreadable_date_and_unknown_csu_are_quarantined(settings):
+    rows = [vacancy("0000001", **{"Shortlisting Complete": "31/02/2022"}), vacancy("0000002", **{"CSU Code": "XYZ"}),
+            vacancy("0000003")]
+    write_extract(settings.inbox / "hr_recruitment", "trac_vacancies.csv", rows)
+    land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    reasons = {r["line"]: r for r in quarantined(settings)}
+    assert reasons["2"]["reason"] == "unreadable timestamp '31/02/2022' in column Shortlisting Complete"
+    assert reasons["3"]["reason"] == "unknown value 'XYZ' in column CSU Code"
+    assert [r[0] for r in landed(settings)] == ["0000003"]
+
+
+def test_a_wrong_header_rejects_the_file_naming_it_and_the_column(settings):
+    headers = [h for h in HEADERS if h != "Unconditional Offer"]
+    write_extract(settings.inbox / "hr_recruitment", "trac_vacancies.csv", [vacancy("0000001")], headers=headers)
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert load.status == "rejected"
+    assert load.problem.startswith("trac_vacancies.csv: wrong header for vacancies: missing column(s) "
+                                   "'Unconditional Offer'")
+    rejected = settings.quarantine / "hr_recruitment" / "rejected" / f"load_date={LOAD_DATE}" / "trac_vacancies.csv"
+    assert rejected.exists() and "Unconditional Offer" in rejected.with_name(rejected.name + ".reason.txt").read_text()
+    assert not any((settings.inbox / "hr_recruitment").iterdir())
+    assert landed(settings) == []
+
+
+@pytest.mark.parametrize("content, problem", [(b"", "the file is empty"),
+                                               (b"PK\x03\x04\x14\x00\x06\x00binary", "wrong header")])
+def test_unusable_files_are_rejected(settings, content, problem):
+    folder = settings.inbox / "hr_recruitment"
+    folder.mkdir(parents=True)
+    (folder / "trac_vacancies.csv").write_bytes(content)
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert load.status == "rejected" and problem in load.problem and "trac_vacancies.csv" in load.problem
+
+
+def test_the_same_file_twice_lands_once(settings):
+    inbox = settings.inbox / "hr_recruitment"
+    first = write_extract(inbox, "trac_vacancies.csv", [vacancy("0000001"), vacancy("0000002")])
+    content = first.read_bytes()
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert load.content_sha256 == hashlib.sha256(content).hexdigest()
+    (inbox / "trac_vacancies (copy).csv").write_bytes(content)
+    [again] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE + dt.timedelta(days=1))
+    assert (again.status, again.rows_landed) == ("duplicate", 0)
+    assert len(landed(settings)) == 2
+    assert not any(inbox.iterdir())  # both archived
+    archived = sorted(p.name for p in (settings.archive / "hr_recruitment").rglob("*.csv"))
+    assert len(archived) == 2
+
+
+def test_line_numbers_hold_deep_into_a_large_file(settings):
+    rows = [vacancy(f"{i:07d}") for i in range(1, 30001)]
+    rows[25000] = vacancy("0025001", **{"Start Date": "01/01/2021"})  # before the offer: line 25002
+    write_extract(settings.inbox / "hr_recruitment", "trac_vacancies.csv", rows)
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert (load.rows_landed, load.rows_quarantined) == (29999, 1)
+    assert quarantined(settings)[0]["line"] == "25002"
+
+
+PATIENTS = Table(
+    name="visits", description="test", file_pattern="*.csv", reader=csv_reader(), primary_key=("visit_id",),
+    event_date="visit_date",
+    columns=(Column("visit_id", "string", "", required=True),
+             Column("nhs_number", "string", "", header="NHS Number", identifier="nhs_number"),
+             Column("visit_date", "date", "", required=True),
+             Column("minutes", "integer", "", minimum=0, maximum=600)),
+    rules=(RowRule("visit in the future", "visit_date > date '2030-01-01'", ("visit_date",)),),
+)
+
+
+def test_identifiers_are_pseudonymised_everywhere_and_flagged_when_bad(settings, tmp_path):
+    plugin = Plugin(name="clinic", version="0", description="", source_system="", tables=(PATIENTS,), metrics=(),
+                    generate=lambda request: [], models_dir=tmp_path, expectations_dir=tmp_path)
+    folder = settings.inbox / "clinic"
+    folder.mkdir(parents=True)
+    (folder / "visits.csv").write_text(
+        "visit_id,NHS Number,visit_date,minutes\n"
+        "a,943 476 5919,01/02/2024,30\n"
+        "b,,01/02/2024,20\n"
+        "c,9434765918,01/02/2024,10\n"
+        "d,4010232137,01/02/2031,10\n"
+        "e,4010232137,01/02/2024,900\n")
+    [load] = land_inbox(settings, plugin, PATIENTS, LOAD_DATE)
+    assert (load.rows_landed, load.rows_quarantined, load.identifier_flags) == (3, 2, 2)
+    rows = {r[0]: r for r in landed(settings, "clinic", "visits")}
+    expected = hmac.new(b"test-key", b"9434765919", hashlib.sha256).hexdigest()
+    assert rows["a"][1:3] == (expected, "valid")
+    assert rows["b"][1:3] == (None, "missing")
+    assert rows["c"][1:3] == (None, "invalid")
+    reasons = {r["line"]: r["reason"] for r in quarantined(settings, "clinic")}
+    assert reasons == {"5": "visit in the future", "6": "value 900 above 600 in column minutes"}
+    for path in [*settings.landing.rglob("*"), *settings.quarantine.rglob("*")]:
+        if path.is_file():
+            text = path.read_bytes()
+            assert b"4010232137" not in text and b"9434765919" not in text and b"943 476 5919" not in text

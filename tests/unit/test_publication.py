@@ -1,0 +1,99 @@
+"""The atomic publication: complete or nothing, served by one rename, kept for rollback."""
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import publication
+from pipelines.settings import Settings
+from tests.helpers import tree_digest
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    settings = Settings(home=tmp_path / "home", keep_publications=3)
+    settings.ensure_folders()
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("create table mart_a as select range as id, range * 2 as value from range(10)")
+        con.execute("create table fct_secret as select 'row-level' as x")
+    return settings
+
+
+def publish(settings: Settings, pid: str, value: int = 2) -> publication.Publication:
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute(f"create or replace table mart_a as select range as id, range * {value} as value from range(10)")
+    docs = {"mart_a": {"description": "A mart.", "columns": {"value": "The value."}}}
+    return publication.publish(settings, pid, ["mart_a"], docs, {"checks": []})
+
+
+def test_a_publication_holds_only_the_named_models_with_their_descriptions(settings):
+    publish(settings, "20240101T000000Z-aaaa")
+    served = settings.published
+    assert (served / "kpo.duckdb").is_symlink() and (served / "parquet" / "mart_a.parquet").exists()
+    manifest = json.loads((served / "manifest.json").read_text())
+    assert manifest["publication_id"] == "20240101T000000Z-aaaa" and manifest["tables"] == {"mart_a": 10}
+    with duckdb.connect(str(served / "kpo.duckdb"), read_only=True) as con:
+        assert [r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()] == ["mart_a"]
+        assert con.execute("select comment from duckdb_tables()").fetchall() == [("A mart.",)]
+        assert con.execute("select comment from duckdb_columns() where column_name = 'value'").fetchall() == [
+            ("The value.",)]
+        version = con.execute("select tags from duckdb_databases() where not internal and database_name = 'kpo'"
+                              ).fetchall()
+    assert "v1.4" in str(version)
+
+
+def test_serving_switches_every_file_at_once_and_rollback_restores_bytes(settings):
+    publish(settings, "20240101T000000Z-aaaa", value=2)
+    before = tree_digest(settings.published)
+    publish(settings, "20240102T000000Z-bbbb", value=3)
+    assert tree_digest(settings.published) != before
+    assert publication.rollback(settings) == "20240101T000000Z-aaaa"
+    assert tree_digest(settings.published) == before
+    assert publication.current_id(settings) == "20240101T000000Z-aaaa"
+
+
+def test_only_the_last_publications_are_kept_and_never_the_served_one(settings):
+    for day in range(1, 6):
+        publish(settings, f"2024010{day}T000000Z-x")
+    kept = [p.publication_id for p in publication.list_publications(settings)]
+    assert kept == ["20240105T000000Z-x", "20240104T000000Z-x", "20240103T000000Z-x"]
+
+
+def test_a_crash_before_the_rename_leaves_the_previous_publication_served(settings, monkeypatch):
+    publish(settings, "20240101T000000Z-aaaa")
+    before = tree_digest(settings.published)
+
+    def crash(point: str) -> None:
+        if point == "publish_before_rename":
+            raise KeyboardInterrupt("simulated crash")
+
+    monkeypatch.setattr(publication.faults, "pause", crash)
+    with pytest.raises(KeyboardInterrupt):
+        publish(settings, "20240102T000000Z-bbbb", value=5)
+    assert tree_digest(settings.published) == before
+    assert any(p.name.endswith(".tmp") for p in settings.publications.iterdir())
+    monkeypatch.undo()
+    publish(settings, "20240103T000000Z-cccc", value=7)
+    assert not any(p.name.endswith(".tmp") for p in settings.publications.iterdir())
+    assert publication.current_id(settings) == "20240103T000000Z-cccc"
+
+
+def test_rollback_to_an_unknown_publication_is_refused(settings):
+    publish(settings, "20240101T000000Z-aaaa")
+    with pytest.raises(ValueError, match="no publication 'nope'"):
+        publication.rollback(settings, "nope")
+    with pytest.raises(ValueError, match="no earlier publication"):
+        publication.rollback(settings)
+
+
+def test_a_reader_holding_the_old_file_keeps_its_view(settings):
+    publish(settings, "20240101T000000Z-aaaa", value=2)
+    with duckdb.connect(str(settings.published / "kpo.duckdb"), read_only=True) as reader:
+        publish(settings, "20240102T000000Z-bbbb", value=3)
+        assert reader.execute("select sum(value) from mart_a").fetchall() == [(90,)]
+    with duckdb.connect(str(settings.published / "kpo.duckdb"), read_only=True) as fresh:
+        assert fresh.execute("select sum(value) from mart_a").fetchall() == [(135,)]
+    assert os.readlink(settings.published / "kpo.duckdb") == ".current/kpo.duckdb"

@@ -1,0 +1,55 @@
+"""Plugin discovery: built-in folders and the `kpo.plugins` entry-point group share one code path."""
+
+import dataclasses
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from plugins import registry
+from plugins.hr_recruitment import PLUGIN as HR
+from plugins.validation import declaration_problems
+
+
+def test_built_in_plugins_are_entry_points_of_the_same_group():
+    entries = registry.built_in_entry_points()
+    assert "hr_recruitment" in [e.name for e in entries]
+    assert all(e.group == "kpo.plugins" and e.value.endswith(":PLUGIN") for e in entries)
+
+
+def test_an_installed_entry_point_loads_like_a_built_in_one(monkeypatch):
+    fake = EntryPoint("hr_copy", "plugins.hr_recruitment:PLUGIN", "kpo.plugins")
+    loaded = registry.load_entry_point(fake, "package test")
+    assert loaded.origin == "package test" and loaded.tables == HR.tables
+
+
+def test_two_plugins_with_one_name_are_refused(monkeypatch):
+    registry.discover.cache_clear()
+    monkeypatch.setattr(registry, "installed_entry_points",
+                        lambda: [EntryPoint("again", "plugins.hr_recruitment:PLUGIN", "kpo.plugins")])
+    with pytest.raises(registry.PluginError, match="two plugins are named 'hr_recruitment'"):
+        registry.discover()
+    registry.discover.cache_clear()
+
+
+def test_a_module_that_is_not_a_plugin_is_refused():
+    with pytest.raises(registry.PluginError, match="is not a plugins.contract.Plugin"):
+        registry.load_entry_point(EntryPoint("x", "plugins.contract:Column", "kpo.plugins"), "test")
+
+
+def test_declaration_problems_are_all_reported():
+    table = HR.tables[0]
+    broken = dataclasses.replace(
+        HR, name="HR Recruitment",
+        tables=(dataclasses.replace(table, primary_key=("nope",), event_date="job_title"),),
+        metrics=(dataclasses.replace(HR.metrics[0], direction="up", commitment_ids=()),))
+    problems = declaration_problems(broken)
+    assert any("not a lowercase identifier" in p for p in problems)
+    assert any("primary key column 'nope'" in p for p in problems)
+    assert any("event_date 'job_title'" in p for p in problems)
+    assert any("direction 'up'" in p for p in problems)
+    assert any("aligned to no commitment" in p for p in problems)
+
+
+def test_every_registered_plugin_declaration_is_valid():
+    for plugin in registry.discover():
+        assert declaration_problems(plugin) == [], plugin.name
