@@ -80,13 +80,22 @@ def hmac_sha256_expression(value_sql: str, key: bytes) -> str:
     return f"sha256(unhex('{opad}') || {inner})"
 
 
+def identifier_value(column: Column) -> str:
+    """The canonical text that is hashed: NHS number digits, or a trimmed, lower-cased staff identifier."""
+    return nhs_digits(column) if column.identifier == "nhs_number" else f"lower({raw_ref(column)})"
+
+
+def identifier_valid(column: Column) -> str:
+    return f"{column.name}__valid" if column.identifier == "nhs_number" else f"({raw_ref(column)} is not null)"
+
+
 def landed_columns(table: Table, key: bytes) -> list[tuple[str, str]]:
     """(landed name, SQL over the `typed` relation) for every landed column, identifiers replaced."""
     out: list[tuple[str, str]] = []
     for column in table.columns:
-        if column.identifier == "nhs_number":
-            valid = f"{column.name}__valid"
-            pseudonym = hmac_sha256_expression(nhs_digits(column), key)
+        if column.identifier:
+            valid = identifier_valid(column)
+            pseudonym = hmac_sha256_expression(identifier_value(column), key)
             out.append((f"{column.name}_pseudonym", f"case when {valid} then {pseudonym} end"))
             out.append((f"{column.name}_status", f"case when {raw_ref(column)} is null then 'missing' "
                                                   f"when {valid} then 'valid' else 'invalid' end"))

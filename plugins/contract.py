@@ -29,7 +29,10 @@ Breakdown = Literal["trust", "csu", "site", "specialty", "course", "staff_group"
 @dataclass(frozen=True)
 class Column:
     """One landed column; `header` is its name in the extract when that differs from `name`.
-    `allowed_reference` takes the allowed values from reference data (the CSU or site seed)."""
+    `allowed_reference` takes the allowed values from reference data (the CSU or site seed).
+    An `identifier` never lands raw: it becomes `<name>_pseudonym` (HMAC-SHA256) and `<name>_status`;
+    NHS numbers are mod-11 checked first, staff identifiers (e-mail, assignment number) are trimmed and
+    lower-cased. A `free_text` column lands but never reaches a published table."""
 
     name: str
     type: ColumnType
@@ -41,7 +44,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     formats: tuple[str, ...] = ()
-    identifier: Literal["nhs_number"] | None = None
+    identifier: Literal["nhs_number", "staff"] | None = None
     free_text: bool = False
 
     @property
@@ -86,7 +89,8 @@ class Table:
 @dataclass(frozen=True)
 class Metric:
     """A metric the plugin contributes to the registry; its monthly values come from the plugin's
-    dbt models in `models_dir/metric_rows/`."""
+    dbt models in `models_dir/metric_rows/` (daily values, where the metric allows, from
+    `models_dir/metric_rows_daily/`)."""
 
     metric_id: str
     name: str
@@ -152,6 +156,7 @@ class Plugin:
     models_dir: Path
     expectations_dir: Path
     projects: tuple[Project, ...] = ()
+    seeds_dir: Path | None = None
     origin: str = field(default="built-in", compare=False)
 
     def table(self, name: str) -> Table:

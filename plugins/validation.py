@@ -28,6 +28,8 @@ def declaration_problems(plugin: Plugin) -> list[str]:
         problems += [f"metric {metric.metric_id}: {p}" for p in metric_problems(metric)]
     if not plugin.models_dir.is_dir():
         problems.append(f"models_dir {plugin.models_dir} does not exist")
+    if plugin.seeds_dir is not None and not plugin.seeds_dir.is_dir():
+        problems.append(f"seeds_dir {plugin.seeds_dir} does not exist")
     return problems
 
 

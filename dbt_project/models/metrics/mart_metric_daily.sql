@@ -1,0 +1,48 @@
+-- The daily companion of mart_metric_monthly, for metrics whose plugins allow a daily grain (counts and
+-- rates, e.g. ED 4-hour performance by site and day).
+with
+
+metric_rows as (
+    select * from {{ ref('int_metric_rows_daily_unioned') }}
+),
+
+metrics as (
+    select * from {{ ref('dim_metrics') }}
+),
+
+keyed as (
+    select
+        metric_rows.*,
+        case
+            when metric_rows.breakdown = 'trust' then 'trust'
+            else metric_rows.breakdown || ':' || metric_rows.breakdown_value
+        end as series_key
+    from metric_rows
+),
+
+final as (
+    select
+        -- ids
+        keyed.metric_id,
+        keyed.series_key,
+        keyed.period_date,
+        -- dimensions
+        keyed.breakdown,
+        case when keyed.breakdown = 'trust' then null else keyed.breakdown_value end as breakdown_value,
+        case when keyed.breakdown = 'csu' then keyed.breakdown_value end as csu_code,
+        keyed.breakdown = 'trust' as is_trust_wide,
+        metrics.metric_name,
+        metrics.unit,
+        metrics.kind,
+        metrics.direction,
+        -- measures
+        keyed.numerator,
+        keyed.denominator,
+        keyed.value,
+        metrics.target
+    from keyed
+    inner join metrics
+        on keyed.metric_id = metrics.metric_id
+)
+
+select * from final
