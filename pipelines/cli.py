@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -71,6 +72,36 @@ def _generate(settings: Settings, seed: int, scale: float) -> list[Path]:
     from pipelines.synthetic import generate_extracts
 
     return generate_extracts(settings, seed=seed, scale=scale)
+
+
+class Direction(StrEnum):
+    increase = "increase"
+    decrease = "decrease"
+    neutral = "neutral"
+
+
+@app.command()
+def spc(input: Annotated[Path, typer.Option("--input", help="CSV: period, value[, target][, rebase].")],
+        output: Annotated[Path, typer.Option("--output", help="Where to write the SPC table (CSV).")],
+        direction: Annotated[Direction, typer.Option(help="Improvement direction.")] = Direction.neutral,
+        baseline_points: Annotated[int | None, typer.Option(help="Freeze limits on the first N points.")] = None,
+        shift_run: Annotated[int, typer.Option(help="Points on one side of the mean that make a shift.")] = 7,
+        trend_run: Annotated[int, typer.Option(help="Rising or falling points that make a trend.")] = 7,
+        screen_moving_ranges: Annotated[bool, typer.Option(help="Screen moving ranges above 3.267 x MR-bar.")] = False):
+    """Making Data Count SPC for any series an analyst brings - the implementation the marts use."""
+    from pipelines.spc import SpcSettings
+    from pipelines.spc_csv import SpcInputError, run_spc_csv
+
+    try:
+        settings = SpcSettings(direction=direction.value, baseline_points=baseline_points, shift_run=shift_run,
+                               trend_run=trend_run, screen_moving_ranges=screen_moving_ranges)
+        result = run_spc_csv(input, output, settings)
+    except (SpcInputError, ValueError, OSError) as exc:
+        console.print(f"[red]kpo spc: {input}: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    flagged = int((result["point_type"] != "common_cause").sum())
+    console.print(f"{len(result)} points, {flagged} with special cause variation; last point: "
+                  f"{result['variation_icon'].iloc[-1]}; wrote {output}")
 
 
 @publish_app.command("status")

@@ -31,7 +31,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[*build_landing_assets(settings, plugins), build_dbt_assets(settings, manifest_path),
-                build_publish_asset(settings, manifest_path, models)],
+                build_publish_asset(settings, manifest_path, models, published_models(manifest, "share"))],
         asset_checks=build_checks(settings, plugins, model_names),
         jobs=[nightly],
         resources={"dbt": dbt_resource(settings)},

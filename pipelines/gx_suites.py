@@ -112,8 +112,13 @@ def _column_of(kwargs: dict) -> str | None:
 
 def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame]) -> SuiteResult:
     """Validate each batch; an expectation passes only if it passes on every batch."""
-    validation = _validation(suite.path, suite.path.stat().st_mtime)
     result = SuiteResult(suite.name)
+    try:
+        validation = _validation(suite.path, suite.path.stat().st_mtime)
+    except Exception as exc:  # a malformed suite must fail its check with the reason, not crash the run
+        result.outcomes["suite"] = ExpectationOutcome("suite could not be loaded", None, False,
+                                                      observed=str(exc).splitlines()[0][:200])
+        return result
     for frame in batches:
         result.rows += len(frame)
         result.batches += 1
@@ -123,6 +128,8 @@ def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame]) -> SuiteResu
             key = f"{index}:{config.type}"
             previous = result.outcomes.get(key)
             observed = item.result.get("observed_value")
+            if item.exception_info and item.exception_info.get("raised_exception"):
+                observed = f"error: {item.exception_info.get('exception_message')}"
             outcome = ExpectationOutcome(
                 expectation=config.type, column=_column_of(config.kwargs),
                 success=bool(item.success) and (previous.success if previous else True),

@@ -80,6 +80,32 @@ def write_database(settings: Settings, staging: Path, models: list[str], docs: d
     return rows
 
 
+SHARE_README = """kpo share pack - for partners outside the trust.
+
+Disclosure control (the trust's rules): counts between 1 and 7 are suppressed (blank); every
+other count is rounded to the nearest 5, half up; rates are recomputed from the rounded numerator
+and denominator; trust-wide totals are rounded from the unrounded sums; a median is withheld when
+the count behind it is suppressed. No patient-level rows, no free text.
+Publication {publication_id}.
+"""
+
+
+def write_share_pack(settings: Settings, staging: Path, share_models: list[str], publication_id: str) -> dict[str, int]:
+    """The disclosure-controlled models as Parquet and CSV under share/ (never in kpo.duckdb)."""
+    rows = {}
+    folder = staging / "share"
+    folder.mkdir()
+    with duckdb.connect() as con:
+        con.execute(f"attach {_sql_literal(str(settings.warehouse))} as build (read_only)")
+        for model in share_models:
+            for suffix, options in (("parquet", "format parquet, compression zstd"), ("csv", "format csv, header")):
+                target = _sql_literal(str(folder / f"{model}.{suffix}"))
+                con.execute(f'copy (select * from build.main."{model}") to {target} ({options})')
+            rows[model] = con.execute(f'select count(*) from build.main."{model}"').fetchall()[0][0]
+    (folder / "README.txt").write_text(SHARE_README.format(publication_id=publication_id))
+    return rows
+
+
 def _comment(con: duckdb.DuckDBPyConnection, model: str, doc: dict) -> None:
     if doc.get("description"):
         con.execute(f'comment on table pub.main."{model}" is {_sql_literal(doc["description"])}')
@@ -110,14 +136,15 @@ def clean_leftovers(settings: Settings) -> None:
 
 
 def publish(settings: Settings, publication_id: str, models: list[str], docs: dict[str, dict], manifest: dict,
-            extras: list[Callable[[Path], None]] = ()) -> Publication:
-    """Write a complete publication, then serve it atomically. `extras` add files (report, share pack)."""
+            share_models: list[str] = (), extras: list[Callable[[Path], None]] = ()) -> Publication:
+    """Write a complete publication, then serve it atomically. `extras` add files (the report, docs)."""
     settings.ensure_folders()
     clean_leftovers(settings)
     staging = settings.publications / f".{publication_id}.tmp"
     staging.mkdir(parents=True)
     tables = write_database(settings, staging, models, docs)
-    manifest = {**manifest, "publication_id": publication_id, "tables": tables}
+    share = write_share_pack(settings, staging, list(share_models), publication_id)
+    manifest = {**manifest, "publication_id": publication_id, "tables": tables, "share_pack": share}
     for extra in extras:
         extra(staging)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))

@@ -9,6 +9,7 @@ run was evaluated and that none at error severity failed — and only then publi
 import datetime as dt
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
@@ -59,8 +60,9 @@ def docs_from_manifest(manifest: dict, models: list[str]) -> dict[str, dict]:
     return docs
 
 
-def build_publish_asset(settings: Settings, manifest_path, models: list[str]) -> dg.AssetsDefinition:
-    @dg.asset(key="publication", deps=[dg.AssetKey([m]) for m in models], group_name="publication",
+def build_publish_asset(settings: Settings, manifest_path: Path, models: list[str],
+                        share_models: list[str]) -> dg.AssetsDefinition:
+    @dg.asset(key="publication", deps=[dg.AssetKey([m]) for m in [*models, *share_models]], group_name="publication",
               pool="warehouse", kinds={"duckdb", "parquet"},
               description="Atomically publishes the marts and dimensions that passed every blocking check.")
     def _publication(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -81,7 +83,7 @@ def build_publish_asset(settings: Settings, manifest_path, models: list[str]) ->
             "checks": [o.as_json() for o in outcomes],
         }
         result = publication.publish(settings, publication_id, models, docs_from_manifest(dbt_manifest, models),
-                                     manifest)
+                                     manifest, share_models=share_models)
         context.log.info(f"published {publication_id} to {settings.published}")
         return dg.MaterializeResult(metadata={
             "publication_id": publication_id, "path": str(settings.published),

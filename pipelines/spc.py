@@ -389,3 +389,35 @@ def compute_spc_groups(
         except ValueError as exc:
             raise ValueError(f"series {dict(zip(keys, key, strict=True))}: {exc}") from exc
     return pd.concat(parts, ignore_index=True)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if pd.isna(value) else int(value)
+
+
+def settings_from_registry(metrics: pd.DataFrame) -> dict[str, SpcSettings]:
+    """SpcSettings per metric_id from registry rows (dim_metrics: direction, baseline_points, runs, screening)."""
+    return {
+        row.metric_id: SpcSettings(
+            direction=row.direction,
+            baseline_points=_int_or_none(row.baseline_points),
+            shift_run=int(row.shift_run),
+            trend_run=int(row.trend_run),
+            screen_moving_ranges=bool(row.screen_moving_ranges),
+        )
+        for row in metrics.itertuples()
+    }
+
+
+def summarise_groups(
+    spc: pd.DataFrame, keys: list[str], settings_for: Callable[[tuple], SpcSettings],
+    intervention_for: Callable[[tuple], Any] = lambda key: None,
+) -> pd.DataFrame:
+    """summarise_series per series of a compute_spc_groups result: one row per group, keys first."""
+    rows = []
+    for key, group in spc.groupby(keys, sort=True, dropna=False):
+        ordered = group.sort_values("period", kind="stable")
+        summary = summarise_series(ordered, settings_for(key), intervention_for(key))
+        rows.append({**dict(zip(keys, key, strict=True)), **summary.__dict__})
+    columns = [*keys, *SeriesSummary.__dataclass_fields__]
+    return pd.DataFrame(rows, columns=columns)

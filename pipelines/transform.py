@@ -5,6 +5,7 @@ the landing assets; models are grouped by the plugin that owns them (or by layer
 """
 
 
+import json
 import sys
 from collections.abc import Mapping
 from importlib import metadata
@@ -13,6 +14,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 
 from pipelines import faults
@@ -47,8 +49,12 @@ def build_dbt_assets(settings: Settings, manifest: Path) -> dg.AssetsDefinition:
         faults.pause("dbt_build")
         args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
         # A fixed target path (not dagster-dbt's per-invocation one) keeps dbt's partial parse warm.
-        yield from dbt.cli(args, context=context, raise_on_error=True,
-                           target_path=settings.dbt_build_dir / "target").stream()
+        target = settings.dbt_build_dir / "target"
+        try:
+            yield from dbt.cli(args, context=context, raise_on_error=True, target_path=target).stream()
+        except DagsterDbtCliRuntimeError as exc:
+            raise dg.Failure(description="dbt build failed: " + "; ".join(failed_nodes(target)),
+                             allow_retries=False) from exc
 
     return _dbt
 
@@ -66,12 +72,27 @@ class KpoDbtCliResource(DbtCliResource):
         return None
 
 
+def failed_nodes(target: Path) -> list[str]:
+    """What failed in the last dbt invocation, one line per node, from dbt's run_results.json."""
+    try:
+        results = json.loads((target / "run_results.json").read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return ["see the run log (no run_results.json)"]
+    lines = []
+    for result in results:
+        if result["status"] in {"error", "fail", "runtime error"}:
+            message = (result.get("message") or "").strip().splitlines()
+            lines.append(f"{result['unique_id'].split('.', 2)[-1]} {result['status']}: {message[0] if message else ''}")
+    return lines or ["see the run log"]
+
+
 def dbt_resource(settings: Settings) -> DbtCliResource:
     return KpoDbtCliResource(project_dir=str(settings.dbt_build_dir), profiles_dir=str(settings.dbt_project_dir),
                              dbt_executable=str(Path(sys.executable).parent / "dbt"))
 
 
-def published_models(manifest: dict) -> list[str]:
-    """Models tagged `published`: the marts and dimensions BI may see (never row-level facts)."""
+def published_models(manifest: dict, tag: str = "published") -> list[str]:
+    """Models tagged `published` (the marts and dimensions BI may see, never row-level facts), or
+    `share` (the disclosure-controlled share pack)."""
     return sorted(node["name"] for node in manifest["nodes"].values()
-                  if node["resource_type"] == "model" and "published" in node.get("tags", []))
+                  if node["resource_type"] == "model" and tag in node.get("tags", []))
