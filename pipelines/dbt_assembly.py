@@ -37,8 +37,8 @@ PROJECT_COLUMNS = ("project_id", "project_name", "csu_code", "commitment_ids", "
                    "baseline_value", "baseline_start", "baseline_end", "target", "intervention_date",
                    "remeasure_dates", "description", "declared_by")
 REGISTRY_COLUMNS = ("metric_id", "metric_name", "description", "unit", "kind", "direction", "project_id",
-                    "target", "baseline_points", "shift_run", "trend_run", "screen_moving_ranges", "plugin",
-                    "plugin_version")
+                    "primary_commitment_id", "target", "baseline_points", "shift_run", "trend_run",
+                    "screen_moving_ranges", "plugin", "plugin_version")
 
 
 def write_if_changed(path: Path, text: str) -> None:
@@ -60,8 +60,9 @@ def metric_models(plugin: Plugin, folder: str = "metric_rows") -> list[str]:
 
 
 def registry_rows(plugins: tuple[Plugin, ...]) -> list[tuple]:
-    return [(m.metric_id, m.name, m.description, m.unit, m.kind, m.direction, m.project_id, m.target,
-             m.baseline_points, m.shift_run, m.trend_run, str(m.screen_moving_ranges).lower(), p.name, p.version)
+    return [(m.metric_id, m.name, m.description, m.unit, m.kind, m.direction, m.project_id, m.commitment_ids[0],
+             m.target, m.baseline_points, m.shift_run, m.trend_run, str(m.screen_moving_ranges).lower(), p.name,
+             p.version)
             for p in plugins for m in p.metrics]
 
 

@@ -18,6 +18,7 @@ final as (
         registry.kind,
         registry.direction,
         registry.project_id,
+        registry.primary_commitment_id,
         coalesce(overrides.target, registry.target) as target,
         coalesce(overrides.baseline_points, registry.baseline_points) as baseline_points,
         coalesce(overrides.shift_run, registry.shift_run) as shift_run,
