@@ -8,9 +8,11 @@ import json
 import dagster as dg
 
 from pipelines.dbt_assembly import ensure_manifest
-from pipelines.ingest import LOAD_DATES, build_landing_assets
+from pipelines.ingest import build_landing_assets
 from pipelines.publish import build_publish_asset
 from pipelines.quality import build_checks
+from pipelines.schedules import nightly_schedule
+from pipelines.sensors import failure_sensor, inbox_sensor
 from pipelines.settings import Settings, load_settings
 from pipelines.transform import build_dbt_assets, dbt_resource, published_models
 from plugins import registry
@@ -26,14 +28,17 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     model_names = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     models = published_models(manifest)
     nightly = dg.define_asset_job(
-        NIGHTLY_JOB, selection=dg.AssetSelection.all(include_sources=False), partitions_def=LOAD_DATES,
+        NIGHTLY_JOB, selection=dg.AssetSelection.all(),
         description="Load the inbox for a load date, build, check and publish.",
     )
     return dg.Definitions(
         assets=[*build_landing_assets(settings, plugins), build_dbt_assets(settings, manifest_path),
-                build_publish_asset(settings, manifest_path, models, published_models(manifest, "share"))],
+                build_publish_asset(settings, plugins, manifest_path, models,
+                                    published_models(manifest, "share"))],
         asset_checks=build_checks(settings, plugins, model_names),
         jobs=[nightly],
+        schedules=[nightly_schedule(nightly)],
+        sensors=[inbox_sensor(settings, plugins, nightly), failure_sensor(settings, nightly)],
         resources={"dbt": dbt_resource(settings)},
     )
 

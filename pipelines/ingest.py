@@ -3,7 +3,7 @@
 Landing never touches the warehouse, so these assets run in parallel and sit outside the
 `warehouse` pool. A file that cannot be loaded at all is moved to quarantine/<plugin>/rejected with
 its reason and fails the asset (so the run fails and nothing is published); its good siblings stay
-landed for the next run.
+landed for the next run. A backfill of a date re-lands that date's archived extracts instead.
 """
 
 
@@ -11,13 +11,19 @@ import datetime as dt
 
 import dagster as dg
 
-from pipelines.landing import FileLoad, land_inbox
+from pipelines.landing import FileLoad, land_inbox, reland_archive
 from pipelines.settings import LONDON, Settings
 from plugins.contract import Plugin, Table
 
 # Load dates, not event dates: a partition is "what arrived that day". end_offset=1 makes today a
 # partition, so tonight's run loads into tonight's date.
 LOAD_DATES = dg.DailyPartitionsDefinition(start_date="2020-01-01", timezone=str(LONDON), end_offset=1)
+
+
+def reprocessing(tags: dict[str, str]) -> bool:
+    """A backfill (from the UI, or `kpo backfill`) re-lands that date's archived extracts; a normal run
+    loads the inbox."""
+    return "dagster/backfill" in tags or tags.get("kpo/reprocess") == "true"
 
 
 def landing_key(plugin: Plugin, table: Table) -> dg.AssetKey:
@@ -46,7 +52,11 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
         retry_policy=dg.RetryPolicy(max_retries=1, delay=5),
     )
     def _landing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        loads = land_inbox(settings, plugin, table, dt.date.fromisoformat(context.partition_key), context.run_id)
+        load_date = dt.date.fromisoformat(context.partition_key)
+        if reprocessing(context.run.tags):
+            loads = reland_archive(settings, plugin, table, load_date, context.run_id)
+        else:
+            loads = land_inbox(settings, plugin, table, load_date, context.run_id)
         for load in loads:
             context.log.info(f"{load.source_file}: {load.status}, {load.rows_landed} rows landed, "
                              f"{load.rows_quarantined} quarantined")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import faults
 from pipelines.reference import Reference, load_reference
 from pipelines.settings import Settings
 from pipelines.typing_sql import (
@@ -51,6 +52,7 @@ class FileLoad:
     load_date: str
     status: str  # landed | duplicate | rejected
     run_id: str = ""
+    audited: bool = False  # set by the landing suite's check; unaudited loads are audited by the next run
     rows_landed: int = 0
     rows_quarantined: int = 0
     identifier_flags: int = 0
@@ -62,6 +64,18 @@ class FileLoad:
 
     def as_json(self) -> dict:
         return asdict(self)
+
+
+def reland_archive(settings: Settings, plugin: Plugin, table: Table, load_date: dt.date,
+                   run_id: str = "") -> list[FileLoad]:
+    """Backfill a load date: land again every archived extract of that date (e.g. after a plugin fix).
+    Each replaces its own Parquet file atomically, so re-running a day gives identical marts."""
+    ensure_schema_file(settings, plugin, table)
+    table = with_reference_values(table, load_reference(()))
+    folder = settings.archive / plugin.name / f"load_date={load_date.isoformat()}"
+    files = sorted(p for p in folder.glob("*__*") if fnmatch(p.name.split("__", 1)[1], table.file_pattern))
+    return [land_file(settings, plugin, table, path, load_date, content_sha256(path), run_id, reprocess=True)
+            for path in files]
 
 
 def content_sha256(path: Path) -> str:
@@ -112,8 +126,9 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def check_headers(table: Table, relation: duckdb.DuckDBPyRelation, path: Path) -> tuple[dict, list[str]]:
-    """Map declared columns to the extract's headers (exact, then case-insensitive)."""
+def match_headers(table: Table, relation: duckdb.DuckDBPyRelation) -> tuple[dict, list[str], list[str]]:
+    """Map declared columns to the extract's headers (exact, then case-insensitive): the mapping (None
+    where missing), the missing headers and the extra ones."""
     present = [c for c in relation.columns if c != "_line"]
     by_lower = {h.strip().lower(): h for h in present}
     mapping, missing = {}, []
@@ -123,19 +138,25 @@ def check_headers(table: Table, relation: duckdb.DuckDBPyRelation, path: Path) -
         if found is None:
             missing.append(wanted)
         mapping[column.name] = found
+    extra = [h for h in present if h not in set(mapping.values())]
+    return mapping, missing, extra
+
+
+def check_headers(table: Table, relation: duckdb.DuckDBPyRelation, path: Path) -> tuple[dict, list[str]]:
+    mapping, missing, extra = match_headers(table, relation)
+    present = [c for c in relation.columns if c != "_line"]
     if missing:
         raise LoadError(f"{path.name}: wrong header for {table.name}: missing column(s) "
                         + ", ".join(repr(m) for m in missing)
                         + f" (found: {', '.join(repr(h) for h in present[:30])})")
-    extra = [h for h in present if h not in set(mapping.values())]
     return mapping, [f"{path.name}: column {h!r} is not declared and was ignored" for h in extra]
 
 
 def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, key: bytes) -> None:
     """Materialise `checked`: landed columns, `_line`, problems, and the raw record of bad rows."""
     raw_cols = ", ".join(
-        f"nullif(trim(cast({quote_ident(mapping[c.name])} as varchar)), '') as raw__{c.name}"
-        for c in table.columns)
+        (f"nullif(trim(cast({quote_ident(mapping[c.name])} as varchar)), '')" if mapping[c.name] else "null")
+        + f" as raw__{c.name}" for c in table.columns)
     typed_cols = ", ".join(f"{typed_expression(c)} as {quote_ident(c.name)}" for c in table.columns)
     valid_cols = "".join(f", {nhs_valid_expression(c)} as {c.name}__valid"
                          for c in table.columns if c.identifier == "nhs_number")
@@ -188,10 +209,12 @@ def identifier_flag_count(con: duckdb.DuckDBPyConnection, table: Table) -> int:
 
 
 def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load_date: dt.date,
-              sha: str, run_id: str = "") -> FileLoad:
-    base = dict(plugin=plugin.name, table=table.name, source_file=path.name, content_sha256=sha,
+              sha: str, run_id: str = "", reprocess: bool = False) -> FileLoad:
+    """Land one extract. `reprocess` re-lands an archived file in place (a backfill of its load date)."""
+    source_name = path.name.split("__", 1)[1] if reprocess else path.name
+    base = dict(plugin=plugin.name, table=table.name, source_file=source_name, content_sha256=sha,
                 load_date=load_date.isoformat(), run_id=run_id)
-    if sha in landed_hashes(settings, plugin, table):
+    if not reprocess and sha in landed_hashes(settings, plugin, table):
         archive_file(settings, plugin, path, sha, load_date)
         return FileLoad(**base, status="duplicate")
     day = f"load_date={load_date.isoformat()}"
@@ -203,12 +226,13 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         table.reader(path, con).create_view("raw_extract")
         mapping, warnings = check_headers(table, con.table("raw_extract"), path)
         build_checked(con, table, mapping, key)
-        lineage = {"file": path.name, "sha": sha, "load_date": load_date.isoformat(),
+        lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(),
                    "loaded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")}
         good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)
         flags = identifier_flag_count(con, table)
     except (ExtractError, duckdb.Error) as exc:
-        raise LoadError(f"{path.name}: {str(exc).splitlines()[0]}") from exc
+        message = str(exc).splitlines()[0]
+        raise LoadError(message if message.startswith(f"{path.name}: ") else f"{path.name}: {message}") from exc
     finally:
         con.close()
     load = FileLoad(**base, status="landed", rows_landed=good, rows_quarantined=bad, identifier_flags=flags,
@@ -216,8 +240,10 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
                     quarantine_path=str(quarantine) if bad else None)
     record = parquet.with_suffix(".load.json")
     record.write_text(json.dumps(load.as_json(), indent=2))
+    faults.pause("ingest")
     _fsync_replace(tmp_parquet, parquet)  # the commit point
-    archive_file(settings, plugin, path, sha, load_date)
+    if not reprocess:
+        archive_file(settings, plugin, path, sha, load_date)
     return load
 
 

@@ -1,8 +1,9 @@
 """The audit step: great-expectations suites as blocking Dagster asset checks.
 
-Landing checks validate the loads of the run's load date (bounded batches straight from the landed
-Parquet) before dbt may read them; when one fails, those loads are rejected — moved out of landing
-into quarantine — so a bad load cannot reach a later publication either. Model checks validate the
+Landing checks validate every load not yet audited — this run's, and any a killed run left behind —
+in bounded batches straight from the landed Parquet, before dbt may read them; passing loads are
+marked audited in their load record; when the suite fails, those loads are rejected — moved out of
+landing into quarantine — so a bad load cannot reach a later publication either. Model checks validate the
 built tables in the warehouse before `publication` may copy them. dbt's own tests run inside
 `dbt build` and reach Dagster as checks through dagster-dbt. Identifier quality (missing or invalid
 NHS numbers) is a warning-level check: those rows still count, with a null pseudonym.
@@ -10,12 +11,13 @@ NHS numbers) is a warning-level check: those rows still count, with a null pseud
 
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import dagster as dg
 
-from pipelines import gx_suites
+from pipelines import faults, gx_suites
 from pipelines.ingest import landing_key
 from pipelines.landing import table_dir
 from pipelines.settings import Settings
@@ -27,12 +29,28 @@ def load_date_of(context: dg.AssetCheckExecutionContext) -> str:
     return context.run.tags["dagster/partition"]
 
 
-def loads_of_run(settings: Settings, plugin: Plugin, table: Table,
-                 context: dg.AssetCheckExecutionContext) -> list[Path]:
-    """The Parquet files this run landed: a check judges the new loads, never ones already published."""
-    folder = table_dir(settings, plugin, table) / f"load_date={load_date_of(context)}"
-    return sorted(p for p in folder.glob("*.parquet")
-                  if json.loads(p.with_suffix(".load.json").read_text()).get("run_id") == context.run.run_id)
+def _record(parquet: Path) -> dict:
+    return json.loads(parquet.with_suffix(".load.json").read_text())
+
+
+def loads_awaiting_audit(settings: Settings, plugin: Plugin, table: Table) -> list[Path]:
+    """Every landed load its suite has not passed yet: this run's, and any a killed run left behind."""
+    return sorted(p for p in table_dir(settings, plugin, table).glob("load_date=*/*.parquet")
+                  if not _record(p).get("audited"))
+
+
+def loads_of_run(settings: Settings, plugin: Plugin, table: Table, run_id: str) -> list[Path]:
+    return sorted(p for p in table_dir(settings, plugin, table).glob("load_date=*/*.parquet")
+                  if _record(p).get("run_id") == run_id)
+
+
+def mark_audited(files: list[Path], run_id: str) -> None:
+    for parquet in files:
+        record_path = parquet.with_suffix(".load.json")
+        record = {**_record(parquet), "audited": True, "audited_by_run": run_id}
+        tmp = record_path.with_name(f".{record_path.name}.tmp")
+        tmp.write_text(json.dumps(record, indent=2))
+        os.replace(tmp, record_path)
 
 
 def reject_loads(settings: Settings, plugin: Plugin, table: Table, files: list[Path], reason: str) -> list[str]:
@@ -52,11 +70,14 @@ def landing_check(settings: Settings, plugin: Plugin, table: Table, suite: gx_su
     @dg.asset_check(asset=landing_key(plugin, table), name=f"gx_{suite.target}", blocking=True,
                     description=f"great-expectations suite {suite.path.name}")
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        files = loads_of_run(settings, plugin, table, context)
-        result = gx_suites.validate_batches(suite, gx_suites.parquet_batches(files, settings.gx_batch_rows))
+        files = loads_awaiting_audit(settings, plugin, table)
+        result = gx_suites.validate_batches(suite, gx_suites.parquet_batches(files, settings.gx_batch_rows),
+                                            settings.gx_project(context.run.run_id))
         metadata = {"suite": suite.path.name, "load_date": load_date_of(context), "files": len(files),
                     "rows": result.rows, "summary": result.summary()}
-        if not result.success:
+        if result.success:
+            mark_audited(files, context.run.run_id)
+        else:
             moved = reject_loads(settings, plugin, table, files, f"{suite.name}: {result.summary()}")
             metadata["rejected_loads"] = dg.MetadataValue.json(moved)
         return dg.AssetCheckResult(passed=result.success, metadata=metadata,
@@ -70,8 +91,7 @@ def identifier_check(settings: Settings, plugin: Plugin, table: Table) -> dg.Ass
                     description="Rows whose NHS number is missing or fails the mod-11 check (kept, pseudonym null).")
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         day = load_date_of(context)
-        records = [json.loads(p.with_suffix(".load.json").read_text())
-                   for p in loads_of_run(settings, plugin, table, context)]
+        records = [_record(p) for p in loads_of_run(settings, plugin, table, context.run.run_id)]
         flagged = sum(r["identifier_flags"] for r in records)
         rows = sum(r["rows_landed"] for r in records)
         return dg.AssetCheckResult(passed=flagged == 0, severity=dg.AssetCheckSeverity.WARN,
@@ -85,8 +105,9 @@ def model_check(settings: Settings, suite: gx_suites.Suite) -> dg.AssetChecksDef
     @dg.asset_check(asset=dg.AssetKey([suite.target]), name=f"gx_{suite.name}", blocking=True, pool="warehouse",
                     description=f"great-expectations suite {suite.path.name}")
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        faults.pause("checks")
         batches = gx_suites.warehouse_batches(settings, suite.target, settings.gx_batch_rows)
-        result = gx_suites.validate_batches(suite, batches)
+        result = gx_suites.validate_batches(suite, batches, settings.gx_project(context.run.run_id))
         return dg.AssetCheckResult(passed=result.success, description=f"{suite.name}: {result.summary()}",
                                    metadata={"suite": suite.path.name, "rows": result.rows,
                                              "summary": result.summary()})

@@ -142,14 +142,42 @@ def _step_failed(summary: RunSummary, step_key: str, data: object) -> None:
                 source.problems.append(load["problem"])
 
 
+IN_PROGRESS = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.QUEUED,
+               dg.DagsterRunStatus.NOT_STARTED]
+
+
+def recover_killed_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Runs started by `kpo run` that are still 'in progress' while we hold the run lock were killed
+    (every live CLI run holds the lock): mark them failed and free the `warehouse` pool slot they held,
+    or the next run would wait for that slot for ever."""
+    recovered = []
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS, tags={"kpo/trigger": "cli"}))
+    for run in runs:
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        instance.report_run_failed(run, message="kpo: this run's process died (killed or crashed)")
+        recovered.append(run.run_id)
+    return recovered
+
+
+def daemon_runs_in_progress(instance: dg.DagsterInstance) -> list[str]:
+    """Runs the Dagster daemon launched (schedule, sensor, UI) that are still going."""
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS))
+    return [run.run_id for run in runs if run.tags.get("kpo/trigger") != "cli"]
+
+
 def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refresh: bool = False,
-                on_step: Callable[[str, str], None] | None = None) -> RunSummary:
-    """Load the inbox for `load_date` (default today, London), build, check, publish."""
+                on_step: Callable[[str, str], None] | None = None, reprocess: bool = False) -> RunSummary:
+    """Load the inbox for `load_date` (default today, London), build, check, publish. With `reprocess`,
+    re-land that date's archived extracts instead of the inbox (a backfill)."""
     from pipelines.definitions import NIGHTLY_JOB, build_definitions
 
     load_date = load_date or settings.today()
     with run_lock(settings):
         instance = prepare_instance(settings)
+        recover_killed_runs(instance)
+        if busy := daemon_runs_in_progress(instance):
+            raise AlreadyRunning(f"a run launched by the Dagster daemon is in progress ({busy[0][:8]}); "
+                                 "wait for it to finish")
         job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
         run_id = str(uuid.uuid4())
         # The terminal shows progress and a summary; the full event log stays in the Dagster instance.
@@ -166,7 +194,8 @@ def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refre
             with log_path.open("w") as log, contextlib.redirect_stdout(log):
                 job.execute_in_process(instance=instance, partition_key=load_date.isoformat(), run_id=run_id,
                                        raise_on_error=False, run_config=run_config,
-                                       tags={"kpo/trigger": "cli", "kpo/full_refresh": str(full_refresh).lower()})
+                                       tags={"kpo/trigger": "cli", "kpo/full_refresh": str(full_refresh).lower(),
+                                             "kpo/reprocess": str(reprocess).lower()})
         finally:
             if watcher:
                 watcher.stop()

@@ -17,7 +17,6 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 
-from pipelines import faults
 from pipelines.settings import Settings
 
 
@@ -46,7 +45,6 @@ def build_dbt_assets(settings: Settings, manifest: Path) -> dg.AssetsDefinition:
     # No retry policy: a failing dbt test is not transient, and a rebuild costs the whole dbt start-up.
     @dbt_assets(manifest=manifest, dagster_dbt_translator=translator, pool="warehouse", name="dbt_build")
     def _dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
-        faults.pause("dbt_build")
         args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
         # A fixed target path (not dagster-dbt's per-invocation one) keeps dbt's partial parse warm.
         target = settings.dbt_build_dir / "target"

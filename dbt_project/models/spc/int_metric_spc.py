@@ -6,11 +6,13 @@ settings; written once in numpy they are unit-tested against a hand-worked table
 very same function serves `kpo spc` on an analyst's CSV, so the two can never disagree.
 """
 
+from pipelines import faults
 from pipelines.spc import compute_spc_groups, settings_from_registry
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    faults.pause("dbt_build")  # fault-injection tests kill the run here, mid-build (no-op otherwise)
     points = dbt.ref("int_metric_points_prepared").df()
     settings = settings_from_registry(dbt.ref("dim_metrics").df())
     result = compute_spc_groups(points, ["metric_id", "series_key"], lambda key: settings[key[0]])

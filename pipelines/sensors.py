@@ -1,0 +1,65 @@
+"""The inbox sensor (a run per new extract, once its size has stopped changing) and the run-failure
+sensor (alerts). Files are recognised by content hash, the same identity landing uses, so a file is
+never run twice and a re-dropped extract starts nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.alerts import Alert, raise_alert
+from pipelines.landing import content_sha256, inbox_files, landed_hashes
+from pipelines.settings import LONDON, Settings
+from plugins.contract import Plugin
+
+
+def _waiting_files(settings: Settings, plugins: tuple[Plugin, ...]) -> dict[Path, tuple[Plugin, object]]:
+    return {path: (plugin, table) for plugin in plugins for table in plugin.tables
+            for path in inbox_files(settings, plugin, table)}
+
+
+def inbox_sensor(settings: Settings, plugins: tuple[Plugin, ...], job: dg.JobDefinition | object,
+                 clock=time.time) -> dg.SensorDefinition:
+    @dg.sensor(name="kpo_inbox", job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Starts a run for each new extract in the inbox once its size has been stable for "
+                           "KPO_SENSOR_STABLE_SECONDS; run key = content hash.")
+    def _inbox(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
+        now, requests, still = clock(), [], {}
+        for path, (plugin, table) in sorted(_waiting_files(settings, plugins).items()):
+            size = path.stat().st_size
+            first_size, since = seen.get(str(path), (None, now))
+            if first_size != size:  # new, or still growing: start the stability clock again
+                still[str(path)] = [size, now]
+                continue
+            still[str(path)] = [size, since]
+            if now - since < settings.sensor_stable_seconds:
+                continue
+            sha = content_sha256(path)
+            if sha in landed_hashes(settings, plugin, table):
+                context.log.info(f"{path.name}: already loaded (same content), not run again")
+                continue
+            load_date = dt.datetime.fromtimestamp(now, LONDON).date().isoformat()
+            requests.append(dg.RunRequest(run_key=sha, partition_key=load_date,
+                                          tags={"kpo/trigger": "inbox", "kpo/file": path.name}))
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(still))
+
+    return _inbox
+
+
+def failure_sensor(settings: Settings, job: dg.JobDefinition | object) -> dg.SensorDefinition:
+    @dg.run_failure_sensor(name="kpo_run_failure_alert", monitored_jobs=[job],
+                           default_status=dg.DefaultSensorStatus.RUNNING,
+                           description="Writes an alert (log, published/alerts.jsonl, optional webhook) for each "
+                                       "failed nightly run.")
+    def _alert(context: dg.RunFailureSensorContext) -> None:
+        run = context.dagster_run
+        failed = [event.step_key for event in context.get_step_failure_events() if event.step_key]
+        raise_alert(settings, Alert(run_id=run.run_id, job=run.job_name, load_date=run.tags.get("dagster/partition"),
+                                    failed_steps=failed, message=context.failure_event.message or "run failed"))
+
+    return _alert

@@ -1,0 +1,137 @@
+"""Issue 5 with Dagster's own testing helpers: the schedule's partition and job, the inbox sensor's
+stability rule and run keys, and the run-failure alert (log, alerts.jsonl, webhook on 127.0.0.1)."""
+
+import datetime as dt
+import http.server
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.landing import content_sha256, land_inbox
+from pipelines.schedules import nightly_schedule
+from pipelines.sensors import failure_sensor, inbox_sensor
+from pipelines.settings import LONDON, Settings
+from plugins.hr_recruitment import PLUGIN as HR
+
+JOB = dg.define_asset_job("kpo_nightly", selection="*")
+EXTRACT = "Vacancy Reference,Job Title\n"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    settings = Settings(home=tmp_path / "home", sensor_stable_seconds=60, pseudonymisation_key="k")
+    settings.ensure_folders()
+    return settings
+
+
+def test_the_schedule_runs_at_two_in_london_for_that_days_partition():
+    schedule = nightly_schedule(JOB)
+    assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "Europe/London"
+    assert schedule.job_name == "kpo_nightly"
+    # 02:00 BST on 1 July is 01:00 UTC: the load date is still 1 July in London.
+    when = dt.datetime(2024, 7, 1, 2, 0, tzinfo=LONDON)
+    request = schedule(dg.build_schedule_context(scheduled_execution_time=when))
+    assert request.partition_key == "2024-07-01"
+    winter = dt.datetime(2024, 1, 15, 2, 0, tzinfo=LONDON)
+    request = schedule(dg.build_schedule_context(scheduled_execution_time=winter))
+    assert request.partition_key == "2024-01-15"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = dt.datetime(2024, 3, 1, 9, 0, tzinfo=LONDON).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def tick(sensor: dg.SensorDefinition, cursor: str | None) -> tuple[list[dg.RunRequest], str | None]:
+    with dg.instance_for_test() as instance:
+        result = sensor(dg.build_sensor_context(cursor=cursor, instance=instance))
+    return list(result.run_requests or []), result.cursor
+
+
+def test_the_sensor_waits_for_a_stable_size_then_runs_once_per_content(settings):
+    clock = Clock()
+    sensor = inbox_sensor(settings, (HR,), JOB, clock=clock)
+    inbox = settings.inbox / "hr_recruitment"
+    inbox.mkdir(parents=True)
+    extract = inbox / "trac_vacancies_1.csv"
+    extract.write_text(EXTRACT)
+    requests, cursor = tick(sensor, None)
+    assert requests == []  # first sight: the clock starts
+    clock.now += 30
+    extract.write_text(EXTRACT + "0000001,Porter\n")  # still being written
+    requests, cursor = tick(sensor, cursor)
+    assert requests == []
+    clock.now += 59
+    requests, cursor = tick(sensor, cursor)
+    assert requests == []  # stable for 59 s only
+    clock.now += 1
+    [request], cursor = tick(sensor, cursor)
+    assert request.run_key == content_sha256(extract) and request.partition_key == "2024-03-01"
+    assert request.tags["kpo/file"] == "trac_vacancies_1.csv"
+    clock.now += 600
+    [again], cursor = tick(sensor, cursor)
+    assert again.run_key == request.run_key  # same key: Dagster never starts a second run for it
+
+
+def test_the_sensor_skips_a_re_dropped_file(settings, tmp_path):
+    clock = Clock()
+    sensor = inbox_sensor(settings, (HR,), JOB, clock=clock)
+    inbox = settings.inbox / "hr_recruitment"
+    inbox.mkdir(parents=True)
+    source = Path(__file__).parent / "fixtures_vacancies.csv"
+    shutil.copy(source, inbox / "trac_vacancies_a.csv")
+    land_inbox(settings, HR, HR.table("vacancies"), dt.date(2024, 3, 1))
+    shutil.copy(source, inbox / "trac_vacancies_again.csv")  # the same content dropped again
+    _, cursor = tick(sensor, None)
+    clock.now += 61
+    requests, _ = tick(sensor, cursor)
+    assert requests == []
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Hook.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_failed_run_raises_an_alert_everywhere(tmp_path, caplog):
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = Settings(home=tmp_path / "home", alert_webhook_url=f"http://127.0.0.1:{server.server_port}/alert")
+
+    @dg.op
+    def breaks() -> None:
+        raise RuntimeError("the warehouse is on fire")
+
+    @dg.job(name="kpo_nightly")
+    def nightly() -> None:
+        breaks()
+
+    sensor = failure_sensor(settings, nightly)
+    with dg.instance_for_test() as instance:
+        result = nightly.execute_in_process(instance=instance, raise_on_error=False,
+                                            tags={"dagster/partition": "2024-03-01"})
+        failure = [e for e in result.all_events if e.event_type == dg.DagsterEventType.PIPELINE_FAILURE][0]
+        context = dg.build_run_status_sensor_context(sensor_name=sensor.name, dagster_event=failure,
+                                                     dagster_instance=instance, dagster_run=result.dagster_run)
+        sensor(context.for_run_failure())
+    server.shutdown()
+    [alert] = [json.loads(line) for line in (settings.published / "alerts.jsonl").read_text().splitlines()]
+    assert alert["run_id"] == result.run_id and alert["load_date"] == "2024-03-01"
+    assert alert["failed_steps"] == ["breaks"]
+    assert Hook.received == [alert]
+    assert any("failed" in r.message for r in caplog.records if r.name == "kpo.alerts")
