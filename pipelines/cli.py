@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.settings import REPO_ROOT, Settings, load_settings
+from plugins.validation import declaration_problems
 
 app = typer.Typer(help="kpo: the KPO metrics warehouse.", no_args_is_help=True, add_completion=False)
 publish_app = typer.Typer(help="Inspect and roll back publications.", no_args_is_help=True)
@@ -28,26 +29,27 @@ DateOption = Annotated[dt.datetime | None, typer.Option("--date", formats=["%Y-%
 
 
 
-def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool) -> None:
+def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, reprocess: bool = False) -> int:
     from pipelines.runner import AlreadyRunning, run_nightly
     from pipelines.terminal import print_summary, stage_progress
 
     terminal = Console(file=sys.stdout)  # the real stdout: the runner redirects sys.stdout while the job runs
     try:
         with stage_progress(terminal) as on_step:
-            summary = run_nightly(settings, load_date, full_refresh=full_refresh, on_step=on_step)
+            summary = run_nightly(settings, load_date, full_refresh=full_refresh, on_step=on_step,
+                                  reprocess=reprocess)
     except AlreadyRunning as exc:
-        terminal.print(f"[red]kpo run: {exc}[/red]")
+        terminal.print(f"[red]kpo run: {exc}[/red]", soft_wrap=True)
         raise typer.Exit(3) from None
     print_summary(terminal, summary, settings)
-    raise typer.Exit(0 if summary.success else 1)
+    return 0 if summary.success else 1
 
 
 @app.command()
 def run(date: DateOption = None,
         full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from all history.")] = False):
     """Load what is in the inbox, build, check and publish (the nightly job)."""
-    _run(load_settings(), date.date() if date else None, full_refresh)
+    raise typer.Exit(_run(load_settings(), date.date() if date else None, full_refresh))
 
 
 @app.command()
@@ -58,7 +60,25 @@ def demo(seed: Annotated[int, typer.Option(help="Seed of the synthetic extracts.
     settings = load_settings()
     written = _generate(settings, seed, scale)
     console.print(f"wrote {len(written)} synthetic extract(s) into {settings.inbox}")
-    _run(settings, date.date() if date else None, full_refresh=False)
+    raise typer.Exit(_run(settings, date.date() if date else None, full_refresh=False))
+
+
+@app.command()
+def backfill(start: Annotated[dt.datetime, typer.Option("--start", formats=["%Y-%m-%d"], help="First load date.")],
+             end: Annotated[dt.datetime, typer.Option("--end", formats=["%Y-%m-%d"], help="Last load date.")]):
+    """Re-land the archived extracts of each load date in a range, rebuilding and publishing after each
+    (also available as a partition backfill in the Dagster UI)."""
+    from plugins import registry
+
+    settings, day, failures = load_settings(), start.date(), 0
+    while day <= end.date():
+        if any((settings.archive / p.name / f"load_date={day}").is_dir() for p in registry.discover()):
+            console.print(f"backfilling load date {day}")
+            failures += _run(settings, day, full_refresh=False, reprocess=True) != 0
+        else:
+            console.print(f"load date {day}: nothing was archived that day, nothing to re-land")
+        day += dt.timedelta(days=1)
+    raise typer.Exit(1 if failures else 0)
 
 
 @app.command()
@@ -148,6 +168,55 @@ def plugin_list():
     console.print(table)
 
 
+@plugin_app.command("check")
+def plugin_check(name: str,
+                 file: Annotated[Path | None, typer.Option("--file", help="A real extract to dry-run.")] = None,
+                 table: Annotated[str | None, typer.Option(help="The table the extract feeds.")] = None):
+    """The contract checks for one plugin; with --file, every schema mismatch of a real extract (row and
+    column). Nothing is loaded."""
+    from pipelines import plugin_check as checks
+    from pipelines.reference import load_reference
+    from plugins import registry
+
+    try:
+        plugin = registry.get(name)
+    except registry.PluginError as exc:
+        console.print(f"[red]kpo plugin check: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    reference = load_reference(registry.discover())
+    problems = declaration_problems(plugin) + checks.reference_problems(plugin, reference)
+    problems += checks.synthetic_problems(plugin, reference)
+    for problem in problems:
+        console.print(f"[red]{name}: {problem}[/red]", soft_wrap=True)
+    mismatches = []
+    if file is not None:
+        mismatches = checks.check_extract(plugin, file, plugin.table(table) if table else None)
+        for mismatch in mismatches:
+            console.print(f"[red]{file.name}: {mismatch}[/red]", soft_wrap=True)
+    if problems or mismatches:
+        raise typer.Exit(1)
+    console.print(f"[green]{name}: declaration, reference data and synthetic extract pass"
+                  + (f"; {file.name} matches the declaration" if file else "") + "[/green]")
+
+
+@plugin_app.command("new")
+def plugin_new(name: str,
+               title: Annotated[str | None, typer.Option(help="Human name of the source.")] = None,
+               commitment: Annotated[str, typer.Option(help="Commitment its metrics serve.")] = "patient_safety",
+               csu: Annotated[str, typer.Option(help="CSU that owns its project.")] = "SIM",
+               source_system: Annotated[str, typer.Option(help="System the extract comes from.")] = "its system"):
+    """Scaffold plugins/NAME/: a working plugin to edit (declaration, reader, generator, models, suites, tests)."""
+    from pipelines.scaffold import ScaffoldError, scaffold
+
+    try:
+        written = scaffold(name, title=title, commitment=commitment, csu=csu, source_system=source_system)
+    except ScaffoldError as exc:
+        console.print(f"[red]kpo plugin new: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(f"created plugins/{name}/ ({len(written)} files); next: edit plugins/{name}/schema.py, "
+                  f"then `kpo plugin check {name}` and `make demo`")
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def dbt(ctx: typer.Context):
     """Run dbt in the assembled project (core + every plugin), e.g. `kpo dbt -- docs generate`."""
@@ -193,3 +262,7 @@ def dev(port: int = 3000):
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -76,3 +76,13 @@ def xlsx_reader(sheet: int | str = 0) -> Reader:
         return con.from_arrow(pa.table(columns))
 
     return read
+
+
+def csv_or_xlsx_reader(delimiter: str = ",", sheet: int | str = 0) -> Reader:
+    """Either format, by file suffix: many sources export CSV from one system and xlsx from another."""
+    read_csv, read_xlsx = csv_reader(delimiter), xlsx_reader(sheet)
+
+    def read(path: Path, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+        return read_xlsx(path, con) if path.suffix.lower() in {".xlsx", ".xlsm"} else read_csv(path, con)
+
+    return read
