@@ -11,6 +11,7 @@ great_expectations is imported here only when a suite actually runs (~14 s of im
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -83,26 +84,42 @@ def discover_suites(settings: Settings, plugins: tuple[Plugin, ...]) -> list[Sui
 
 
 @cache
-def _context():  # noqa: ANN202 - the GX type would force the import at module load
+def _context(project_dir: Path):  # noqa: ANN202 - the GX type would force the import at module load
+    """A file-backed GX project per run, so the run's validation results become data docs."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
+    context = gx.get_context(mode="file", project_root_dir=str(project_dir))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    asset = context.data_sources.add_pandas("kpo").add_dataframe_asset("batch")
-    return context, asset.add_batch_definition_whole_dataframe("whole")
+    source = context.data_sources.add_or_update_pandas("kpo")
+    asset = next((a for a in source.assets if a.name == "batch"), None) or source.add_dataframe_asset("batch")
+    definition = next((b for b in asset.batch_definitions if b.name == "whole"), None)
+    return context, definition or asset.add_batch_definition_whole_dataframe("whole")
 
 
 @cache
-def _validation(suite_path: Path, mtime: float):  # noqa: ANN202
+def _validation(project_dir: Path, suite_path: Path, mtime: float):  # noqa: ANN202
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
 
-    context, batch_definition = _context()
+    context, batch_definition = _context(project_dir)
     definition = json.loads(suite_path.read_text())
-    suite = context.suites.add(ExpectationSuite(**definition))
-    return context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{definition['name']}-{mtime}", data=batch_definition, suite=suite))
+    suite = context.suites.add_or_update(ExpectationSuite(**definition))
+    return context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=definition["name"], data=batch_definition, suite=suite))
+
+
+def build_data_docs(project_dir: Path, target: Path) -> bool:
+    """Render the run's validation results as GX data docs into `target` (False when none ran)."""
+    if not (project_dir / "gx").is_dir():
+        return False
+    context, _ = _context(project_dir)
+    context.build_data_docs()
+    site = project_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+    if not site.is_dir():
+        return False
+    shutil.copytree(site, target)
+    return True
 
 
 def _column_of(kwargs: dict) -> str | None:
@@ -110,11 +127,12 @@ def _column_of(kwargs: dict) -> str | None:
         f"{kwargs['column_A']},{kwargs['column_B']}" if "column_A" in kwargs else None)
 
 
-def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame]) -> SuiteResult:
-    """Validate each batch; an expectation passes only if it passes on every batch."""
+def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame], project_dir: Path) -> SuiteResult:
+    """Validate each batch; an expectation passes only if it passes on every batch. Results are kept in
+    the GX project at `project_dir` (one per run) for data docs."""
     result = SuiteResult(suite.name)
     try:
-        validation = _validation(suite.path, suite.path.stat().st_mtime)
+        validation = _validation(project_dir, suite.path, suite.path.stat().st_mtime)
     except Exception as exc:  # a malformed suite must fail its check with the reason, not crash the run
         result.outcomes["suite"] = ExpectationOutcome("suite could not be loaded", None, False,
                                                       observed=str(exc).splitlines()[0][:200])

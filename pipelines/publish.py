@@ -14,7 +14,9 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines import publication
+from pipelines.catalogue import write_catalogue
 from pipelines.settings import Settings
+from plugins.contract import Plugin
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def docs_from_manifest(manifest: dict, models: list[str]) -> dict[str, dict]:
     return docs
 
 
-def build_publish_asset(settings: Settings, manifest_path: Path, models: list[str],
+def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifest_path: Path, models: list[str],
                         share_models: list[str]) -> dg.AssetsDefinition:
     @dg.asset(key="publication", deps=[dg.AssetKey([m]) for m in [*models, *share_models]], group_name="publication",
               pool="warehouse", kinds={"duckdb", "parquet"},
@@ -82,8 +84,9 @@ def build_publish_asset(settings: Settings, manifest_path: Path, models: list[st
             "code_version": publication.code_version(),
             "checks": [o.as_json() for o in outcomes],
         }
+        extras = [lambda staging: write_catalogue(settings, plugins, context.run_id, staging)]
         result = publication.publish(settings, publication_id, models, docs_from_manifest(dbt_manifest, models),
-                                     manifest, share_models=share_models)
+                                     manifest, share_models=share_models, extras=extras)
         context.log.info(f"published {publication_id} to {settings.published}")
         return dg.MaterializeResult(metadata={
             "publication_id": publication_id, "path": str(settings.published),

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
         """The dbt project assembled for this home: core models + every registered plugin's models."""
         return self.root / "dbt"
 
+    def gx_project(self, run_id: str) -> Path:
+        """The great-expectations project of one run: its validation results become the data docs."""
+        return self.root / "gx" / run_id
+
     @property
     def run_lock(self) -> Path:
         return self.root / "run.lock"
