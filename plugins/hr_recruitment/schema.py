@@ -1,9 +1,10 @@
-"""The Trac vacancy extract as a typed table: one row per vacancy, a timestamp per recruitment stage."""
+"""The recruitment extracts as typed tables: Trac's vacancies (one row per vacancy, a timestamp per
+recruitment stage) and the applicant and hiring-manager experience survey (one row per response)."""
 
 from __future__ import annotations
 
 from plugins.contract import Column, RowRule, Table
-from plugins.hr_recruitment.reader import read_extract
+from plugins.hr_recruitment.reader import read_extract, read_survey_export
 
 STAFF_GROUPS = (
     "Add Prof Scientific and Technic", "Additional Clinical Services", "Administrative and Clerical",
@@ -63,4 +64,37 @@ VACANCIES = Table(
           for name, header, description in STAGES),
     ),
     rules=stage_order_rules(),
+)
+
+# The experience survey: one MS Forms form for applicants and hiring managers, its question texts as headers.
+SURVEYS = ("Applicant", "Hiring manager")
+EXPERIENCE_ANSWERS = ("Very good", "Good", "Neither good nor poor", "Poor", "Very poor")
+POSITIVE = EXPERIENCE_ANSWERS[:2]
+SURVEY_Q = "Are you answering as an applicant or as a hiring manager?"
+SURVEY_CSU_Q = "Which CSU was the post in?"
+EXPERIENCE_Q = "Overall, how was your experience of our recruitment process?"
+SURVEY_COMMENT_Q = "Please tell us why you gave this answer."
+
+EXPERIENCE_RESPONSES = Table(
+    name="experience_responses",
+    description="One row per response to the recruitment experience survey (MS Forms), from applicants and "
+                "hiring managers.",
+    file_pattern="*experience*.xlsx",
+    reader=read_survey_export,
+    primary_key=("response_id",),
+    event_date="submitted_at",
+    columns=(
+        Column("response_id", "string", "MS Forms response ID.", header="ID", required=True),
+        Column("started_at", "timestamp", "When the respondent opened the form.", header="Start time"),
+        Column("submitted_at", "timestamp", "When the response was submitted: the month it counts in.",
+               header="Completion time", required=True),
+        Column("survey", "string", "Who answered: an applicant or a hiring manager.", header=SURVEY_Q,
+               required=True, allowed=SURVEYS),
+        Column("csu_name", "string", "CSU of the post, by name as the form lists them (optional).",
+               header=SURVEY_CSU_Q),
+        Column("experience_answer", "string", "Overall experience on a five-point scale.", header=EXPERIENCE_Q,
+               required=True, allowed=EXPERIENCE_ANSWERS),
+        Column("comment", "string", "Why the respondent gave that answer. Free text: never published.",
+               header=SURVEY_COMMENT_Q, free_text=True),
+    ),
 )

@@ -1,6 +1,8 @@
 """A realistic Trac vacancy extract: ~3 years of offers across the trust's CSUs (Estates and
 Facilities prominent), shortlisting → unconditional offer taking a median ~98 days before the
-recruitment project's intervention and ~42 days after it. Deterministic for a seed."""
+recruitment project's intervention and ~42 days after it; and the MS Forms export of the applicant and
+hiring-manager experience survey: a baseline round before the intervention (< 20 % positive for both)
+and a re-measure round after it (applicants 100 %, hiring managers 6 of 9). Deterministic for a seed."""
 
 from __future__ import annotations
 
@@ -10,8 +12,20 @@ import math
 import random
 from pathlib import Path
 
-from plugins.contract import SyntheticRequest
-from plugins.hr_recruitment.schema import BANDS, STAFF_GROUPS, STAGES
+import xlsxwriter
+
+from plugins.contract import Project, SyntheticRequest
+from plugins.hr_recruitment.schema import (
+    BANDS,
+    EXPERIENCE_ANSWERS,
+    EXPERIENCE_Q,
+    POSITIVE,
+    STAFF_GROUPS,
+    STAGES,
+    SURVEY_COMMENT_Q,
+    SURVEY_CSU_Q,
+    SURVEY_Q,
+)
 
 PROJECT_ID = "recruitment_lead_time"
 FIRST_AUTHORISED = dt.date(2019, 11, 1)   # early enough that offers from July 2020 are in steady state
@@ -107,6 +121,10 @@ def _as_trac(stages: dict) -> dict[str, str]:
 
 
 def generate(request: SyntheticRequest) -> list[Path]:
+    return [write_vacancies(request), write_survey(request)]
+
+
+def write_vacancies(request: SyntheticRequest) -> Path:
     project = request.projects[PROJECT_ID]
     rng = random.Random(request.seed)
     rows, number = [], 1_000_000
@@ -126,7 +144,7 @@ def generate(request: SyntheticRequest) -> list[Path]:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return [path]
+    return path
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -136,3 +154,75 @@ def _poisson(rng: random.Random, mean: float) -> int:
         count += 1
         product *= rng.random()
     return count
+
+
+# Survey rounds: (responses, positive) per survey. Counts are not scaled: a round is a few dozen responses,
+# and the story (< 20 % positive at baseline; applicants 100 %, hiring managers 6 of 9 after) is in them.
+BASELINE_ROUND = {"Applicant": (17, 3), "Hiring manager": (11, 2)}
+REMEASURE_ROUND = {"Applicant": (14, 14), "Hiring manager": (9, 6)}
+ROUND_OPEN_DAYS = 17
+SURVEY_HEADERS = ("ID", "Start time", "Completion time", "Email", "Name", SURVEY_Q, SURVEY_CSU_Q, EXPERIENCE_Q,
+                  SURVEY_COMMENT_Q)
+SURVEY_CSUS = ("Estates and Facilities", "Abdominal Medicine and Surgery", "Cardio-Respiratory",
+               "Leeds Children's Hospital", "Emergency and Specialty Medicine", "Oncology",
+               "Theatres and Critical Care", "Specialty and Integrated Medicine")
+SURVEY_COMMENTS = {True: ("Kept informed at every step", "Quick and easy - start date agreed within weeks"),
+                   False: ("Heard nothing for weeks after the interview",
+                           "Checks took months; nearly lost the candidate", "Too many forms asking for the same thing")}
+
+
+def survey_rounds(project: Project) -> list[tuple[dt.date, dict[str, tuple[int, int]]]]:
+    """Baseline ten weeks before go-live; the re-measure on the project's first re-measure date (else 26 weeks on)."""
+    remeasure = (project.remeasure_dates or (project.intervention_date + dt.timedelta(weeks=26),))[0]
+    return [(project.intervention_date - dt.timedelta(weeks=10), BASELINE_ROUND), (remeasure, REMEASURE_ROUND)]
+
+
+def survey_answers(rng: random.Random, total: int, positive: int) -> list[str]:
+    answers = rng.choices(POSITIVE, weights=(45, 55), k=positive)
+    answers += rng.choices(EXPERIENCE_ANSWERS[2:], weights=(35, 40, 25), k=total - positive)
+    rng.shuffle(answers)
+    return answers
+
+
+def survey_response(rng: random.Random, survey: str, opens: dt.date, answer: str) -> dict:
+    """One anonymous response (the form is open to applicants outside the trust, so MS Forms records no e-mail)."""
+    submitted = dt.datetime.combine(opens + dt.timedelta(days=rng.randrange(ROUND_OPEN_DAYS)),
+                                    dt.time(rng.randint(7, 21), rng.randint(0, 59), rng.randint(0, 59)))
+    known_csu = survey == "Hiring manager" or rng.random() < 0.6
+    comment = rng.choice(SURVEY_COMMENTS[answer in POSITIVE]) if rng.random() < 0.5 else None
+    return {"Start time": submitted - dt.timedelta(seconds=rng.randint(60, 400)), "Completion time": submitted,
+            "Email": "anonymous", "Name": None, SURVEY_Q: survey,
+            SURVEY_CSU_Q: rng.choice(SURVEY_CSUS) if known_csu else None, EXPERIENCE_Q: answer,
+            SURVEY_COMMENT_Q: comment}
+
+
+def write_survey(request: SyntheticRequest) -> Path:
+    rng = random.Random(request.seed + 1)  # its own stream: the vacancy extract does not move with it
+    rows = [survey_response(rng, survey, opens, answer)
+            for opens, counts in survey_rounds(request.projects[PROJECT_ID])
+            for survey, (total, positive) in counts.items()
+            for answer in survey_answers(rng, total, positive)]
+    rows.sort(key=lambda row: row["Completion time"])
+    for number, row in enumerate(rows, start=1):
+        row["ID"] = number  # MS Forms numbers responses in the order they were submitted
+    request.inbox.mkdir(parents=True, exist_ok=True)
+    path = request.inbox / f"Recruitment experience survey(1-{len(rows)}).xlsx"
+    write_forms_export(path, rows)
+    return path
+
+
+def write_forms_export(path: Path, rows: list[dict]) -> None:
+    """As MS Forms writes it: one sheet, question texts as headers, real Excel date-times."""
+    workbook = xlsxwriter.Workbook(str(path))
+    workbook.set_properties({"created": dt.datetime.combine(EXTRACT_DATE, dt.time(9))})  # byte-identical per seed
+    sheet = workbook.add_worksheet("Sheet1")
+    stamp = workbook.add_format({"num_format": "m/d/yy h:mm:ss"})
+    sheet.write_row(0, 0, SURVEY_HEADERS)
+    for line, row in enumerate(rows, start=1):
+        for column, header in enumerate(SURVEY_HEADERS):
+            value = row[header]
+            if isinstance(value, dt.datetime):
+                sheet.write_datetime(line, column, value, stamp)
+            elif value is not None:
+                sheet.write(line, column, value)
+    workbook.close()

@@ -1,0 +1,42 @@
+-- One row per course-feedback response: the latest landed version wins when MS Forms exports overlap
+-- (each export repeats every response so far). Courses are named as they are now.
+with
+
+source as (
+    select * from {{ source('course_feedback', 'feedback_responses') }}
+),
+
+latest as (
+    select *
+    from source
+    qualify row_number() over (
+        partition by response_id order by _load_date desc, _loaded_at desc, _source_line desc
+    ) = 1
+),
+
+renamed as (
+    select
+        -- ids
+        response_id,
+        respondent_email_pseudonym as respondent_pseudonym,
+        -- dimensions
+        case when course = 'Lean for Leaders' then 'Intermediate course' else course end as course,
+        course as course_as_answered,
+        delivery_mode,
+        staff_group,
+        csu_name,
+        recommend_answer,
+        -- free text: kept for analysts in the build, never selected above staging
+        comment,
+        -- timestamps
+        session_date,
+        started_at,
+        submitted_at,
+        -- lineage
+        _source_file as source_file,
+        _source_line as source_line,
+        _load_date as load_date
+    from latest
+)
+
+select * from renamed
