@@ -32,7 +32,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         description="Load the inbox for a load date, build, check and publish.",
     )
     return dg.Definitions(
-        assets=[*build_landing_assets(settings, plugins), build_dbt_assets(settings, manifest_path),
+        assets=[*build_landing_assets(settings, plugins), build_dbt_assets(settings, manifest_path, plugins),
                 build_publish_asset(settings, plugins, manifest_path, models,
                                     published_models(manifest, "share"))],
         asset_checks=build_checks(settings, plugins, model_names),

@@ -48,8 +48,10 @@ def stage_progress(console: Console) -> Iterator[Callable[[str, str], None]]:
 
 
 def print_summary(console: Console, summary: RunSummary, settings: Settings) -> None:
-    sources = Table("source table", "files landed", "duplicates", "rejected", "rows landed", "rows quarantined",
-                    title=f"kpo run {summary.run_id[:8]} — load date {summary.load_date}")
+    sources = Table(title=f"kpo run {summary.run_id[:8]} — load date {summary.load_date}")
+    sources.add_column("source / table", no_wrap=True)
+    for header in ("files", "dup.", "rejected", "rows landed", "quarantined"):
+        sources.add_column(header, justify="right")
     for source in sorted(summary.sources.values(), key=lambda s: s.asset):
         sources.add_row(source.asset, str(source.files_landed), str(source.files_duplicate),
                         str(source.files_rejected), str(source.rows_landed), str(source.rows_quarantined))

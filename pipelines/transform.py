@@ -17,7 +17,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 
+from pipelines.dbt_assembly import metric_models
 from pipelines.settings import Settings
+from plugins.contract import Plugin
 
 
 class DbtRunConfig(dg.Config):
@@ -25,6 +27,13 @@ class DbtRunConfig(dg.Config):
 
 
 class KpoTranslator(DagsterDbtTranslator):
+    """Asset keys and groups: a plugin's staging and fact models sit in the plugin's group (beside its
+    landing assets), its metric rows in the group of the commitment they serve, core models by layer."""
+
+    def __init__(self, commitment_of_model: Mapping[str, str], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.commitment_of_model = commitment_of_model
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return dg.AssetKey(["landing", dbt_resource_props["source_name"], dbt_resource_props["name"]])
@@ -32,6 +41,8 @@ class KpoTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         path = Path(dbt_resource_props.get("original_file_path", ""))
+        if dbt_resource_props["name"] in self.commitment_of_model:
+            return f"commitment_{self.commitment_of_model[dbt_resource_props['name']]}"
         if path.parts[:1] == ("plugin_models",):
             return path.parts[1]
         if dbt_resource_props["resource_type"] == "seed":
@@ -39,8 +50,15 @@ class KpoTranslator(DagsterDbtTranslator):
         return "metrics" if "published" in dbt_resource_props.get("tags", []) else "core"
 
 
-def build_dbt_assets(settings: Settings, manifest: Path) -> dg.AssetsDefinition:
-    translator = KpoTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+def commitment_groups(plugins: tuple[Plugin, ...]) -> dict[str, str]:
+    """Each plugin metric-rows model → the commitment its plugin's first metric serves first."""
+    return {model: plugin.metrics[0].commitment_ids[0] for plugin in plugins if plugin.metrics
+            for folder in ("metric_rows", "metric_rows_daily") for model in metric_models(plugin, folder)}
+
+
+def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, ...]) -> dg.AssetsDefinition:
+    translator = KpoTranslator(commitment_groups(plugins),
+                               settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
     # No retry policy: a failing dbt test is not transient, and a rebuild costs the whole dbt start-up.
     @dbt_assets(manifest=manifest, dagster_dbt_translator=translator, pool="warehouse", name="dbt_build")

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'dim_projects'}}}) }}
 -- A project is judged on one metric series; a project whose series has no rows is misconfigured
 -- (wrong metric id or series key in the projects seed), and its scorecard would silently be empty.
 with
