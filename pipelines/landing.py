@@ -145,11 +145,14 @@ def match_headers(table: Table, relation: duckdb.DuckDBPyRelation) -> tuple[dict
 def check_headers(table: Table, relation: duckdb.DuckDBPyRelation, path: Path) -> tuple[dict, list[str]]:
     mapping, missing, extra = match_headers(table, relation)
     present = [c for c in relation.columns if c != "_line"]
+    optional = {c.source_header for c in table.columns if c.optional}
+    warnings = [f"{path.name}: optional column {h!r} is absent and lands empty" for h in missing if h in optional]
+    missing = [h for h in missing if h not in optional]
     if missing:
         raise LoadError(f"{path.name}: wrong header for {table.name}: missing column(s) "
                         + ", ".join(repr(m) for m in missing)
                         + f" (found: {', '.join(repr(h) for h in present[:30])})")
-    return mapping, [f"{path.name}: column {h!r} is not declared and was ignored" for h in extra]
+    return mapping, warnings + [f"{path.name}: column {h!r} is not declared and was ignored" for h in extra]
 
 
 def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, key: bytes) -> None:

@@ -98,7 +98,9 @@ def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> lis
             mapping, missing, extra = match_headers(table, con.table("raw_extract"))
         except (ExtractError, duckdb.Error) as exc:
             return [Mismatch("unreadable file", None, None, str(exc).splitlines()[0])]
-        mismatches = [Mismatch("missing column", h, 1, "declared but not in the extract's header") for h in missing]
+        optional = {c.source_header for c in table.columns if c.optional}
+        mismatches = [Mismatch("missing column", h, 1, "declared but not in the extract's header")
+                      for h in missing if h not in optional]
         mismatches += [Mismatch("extra column", h, 1, "in the extract but not declared (it would be ignored)")
                        for h in extra]
         absent = {c.name for c in table.columns if mapping[c.name] is None}

@@ -32,7 +32,8 @@ class Column:
     `allowed_reference` takes the allowed values from reference data (the CSU or site seed).
     An `identifier` never lands raw: it becomes `<name>_pseudonym` (HMAC-SHA256) and `<name>_status`;
     NHS numbers are mod-11 checked first, staff identifiers (e-mail, assignment number) are trimmed and
-    lower-cased. A `free_text` column lands but never reaches a published table."""
+    lower-cased. A `free_text` column lands but never reaches a published table. An `optional` column
+    may be absent from an extract (some exports lack it): it then lands as null, with a warning."""
 
     name: str
     type: ColumnType
@@ -46,6 +47,7 @@ class Column:
     formats: tuple[str, ...] = ()
     identifier: Literal["nhs_number", "staff"] | None = None
     free_text: bool = False
+    optional: bool = False
 
     @property
     def source_header(self) -> str:

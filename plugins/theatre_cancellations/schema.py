@@ -80,7 +80,7 @@ BOOKINGS = Table(
                allowed_reference="csu_code"),
         Column("site_code", "string", "Hospital site of the theatre.", header="Site", allowed_reference="site_code"),
         Column("tci_date", "date", "To-come-in date: the day the patient was due to arrive (blank for some day "
-                                   "cases: the scheduled date).", header="TCI Date"),
+                                   "cases: the scheduled date).", header="TCI Date", optional=True),
         Column("scheduled_date", "date", "Date the procedure was scheduled for.", header="Scheduled Date",
                required=True),
         Column("outcome", "string", "Done, Cancelled (on or after the TCI date) or Postponed (in advance).",

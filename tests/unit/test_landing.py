@@ -192,3 +192,20 @@ def test_identifiers_are_pseudonymised_everywhere_and_flagged_when_bad(settings,
         if path.is_file():
             text = path.read_bytes()
             assert b"4010232137" not in text and b"9434765919" not in text and b"943 476 5919" not in text
+
+
+def test_an_optional_column_may_be_absent_and_lands_empty(settings, tmp_path):
+    table = Table(name="visits", description="test", file_pattern="*.csv", reader=csv_reader(),
+                  primary_key=("visit_id",), event_date="visit_date",
+                  columns=(Column("visit_id", "string", "", required=True),
+                           Column("visit_date", "date", "", required=True),
+                           Column("ward", "string", "", header="Ward", optional=True)))
+    plugin = Plugin(name="clinic", version="0", description="", source_system="", tables=(table,), metrics=(),
+                    generate=lambda request: [], models_dir=tmp_path, expectations_dir=tmp_path)
+    folder = settings.inbox / "clinic"
+    folder.mkdir(parents=True)
+    (folder / "visits.csv").write_text("visit_id,visit_date\na,01/02/2024\n")
+    [load] = land_inbox(settings, plugin, table, LOAD_DATE)
+    assert (load.status, load.rows_landed) == ("landed", 1)
+    assert load.warnings == ("visits.csv: optional column 'Ward' is absent and lands empty",)
+    assert [r[:3] for r in landed(settings, "clinic", "visits")] == [("a", dt.date(2024, 2, 1), None)]
