@@ -87,7 +87,7 @@ def _corrupt_xlsx(path: Path, header: str, line: int) -> None:
     sheet = book.add_worksheet()
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
-            sheet.write(r, c, value.isoformat(sep=" ") if isinstance(value, dt.datetime | dt.date) else value)
+            sheet.write(r, c, str(value) if isinstance(value, dt.datetime | dt.date) else value)
     book.close()
 
 
