@@ -5,13 +5,10 @@ re-export of the same bookings changes no published number."""
 
 import csv
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-
-from tests.helpers import kpo
 
 pytestmark = pytest.mark.xdist_group("demo")
 
@@ -109,22 +106,3 @@ def test_no_raw_nhs_number_reaches_landing_warehouse_or_published(demo_home):
             for schema, table in tables:
                 assert varchar_hits(con, f'{name}."{schema}"."{table}"') == 0, (name, table)
 
-
-def theatre_numbers(home: Path) -> list[tuple]:
-    return published(home, """select metric_id, series_key, period_month, numerator, denominator, value
-        from mart_metric_monthly where metric_id like 'theatre_%' order by all""")
-
-
-def test_a_re_export_of_the_same_bookings_changes_no_published_number(demo_home, tmp_path):
-    home = shutil.copytree(demo_home, tmp_path / "home", symlinks=True)
-    before = theatre_numbers(home)
-    [extract] = (home / "archive" / "theatre_cancellations").rglob("*.csv")
-    header, *rows = extract.read_text(encoding="utf-8").splitlines()
-    # Same bookings, other order: a different file (new content hash), so it lands again and staging must
-    # keep one row per booking.
-    again = home / "inbox" / "theatre_cancellations" / "theatre_elective_bookings_reexport.csv"
-    again.write_text("\n".join([header, *reversed(rows)]) + "\n", encoding="utf-8")
-    result = kpo(home, "run")
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert len(list((home / "landing" / "theatre_cancellations").rglob("load_date=*/*.parquet"))) == 2
-    assert theatre_numbers(home) == before
