@@ -156,6 +156,25 @@ def publish_rollback(publication_id: Annotated[str | None, typer.Argument()] = N
     console.print(f"now serving publication {served}")
 
 
+@app.command()
+def report(output: Annotated[Path | None, typer.Option(help="Write here instead of the served publication.")] = None):
+    """Write the offline SPC report of the served publication (publish writes it too)."""
+    import json
+
+    from pipelines import publication
+    from pipelines.report import build_report
+
+    settings = load_settings()
+    served = publication.current_id(settings)
+    if served is None:
+        console.print("[red]kpo report: nothing is published yet; run `kpo run` or `kpo demo`[/red]")
+        raise typer.Exit(1)
+    folder = settings.publications / served
+    target = output or Path.cwd() / f"kpo-report-{served}.html"
+    charts = build_report(folder / "kpo.duckdb", json.loads((folder / "manifest.json").read_text()), target)
+    console.print(f"wrote {target} ({charts} charts, publication {served})")
+
+
 @plugin_app.command("list")
 def plugin_list():
     """Registered plugins: name, version, origin, tables, metrics."""

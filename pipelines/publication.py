@@ -136,8 +136,9 @@ def clean_leftovers(settings: Settings) -> None:
 
 
 def publish(settings: Settings, publication_id: str, models: list[str], docs: dict[str, dict], manifest: dict,
-            share_models: list[str] = (), extras: list[Callable[[Path], None]] = ()) -> Publication:
-    """Write a complete publication, then serve it atomically. `extras` add files (the report, docs)."""
+            share_models: list[str] = (), extras: list[Callable[[Path, dict], None]] = ()) -> Publication:
+    """Write a complete publication, then serve it atomically. `extras(staging, manifest)` add files
+    (the catalogue, the report) once the marts are in place."""
     settings.ensure_folders()
     clean_leftovers(settings)
     staging = settings.publications / f".{publication_id}.tmp"
@@ -146,7 +147,7 @@ def publish(settings: Settings, publication_id: str, models: list[str], docs: di
     share = write_share_pack(settings, staging, list(share_models), publication_id)
     manifest = {**manifest, "publication_id": publication_id, "tables": tables, "share_pack": share}
     for extra in extras:
-        extra(staging)
+        extra(staging, manifest)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     _fsync_tree(staging)
     faults.pause("publish_before_rename")

@@ -15,6 +15,7 @@ import dagster as dg
 
 from pipelines import publication
 from pipelines.catalogue import write_catalogue
+from pipelines.report import build_report
 from pipelines.settings import Settings
 from plugins.contract import Plugin
 
@@ -84,7 +85,8 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
             "code_version": publication.code_version(),
             "checks": [o.as_json() for o in outcomes],
         }
-        extras = [lambda staging: write_catalogue(settings, plugins, context.run_id, staging)]
+        extras = [lambda staging, _: write_catalogue(settings, plugins, context.run_id, staging),
+                  lambda staging, manifest: build_report(staging / "kpo.duckdb", manifest, staging / "report.html")]
         result = publication.publish(settings, publication_id, models, docs_from_manifest(dbt_manifest, models),
                                      manifest, share_models=share_models, extras=extras)
         context.log.info(f"published {publication_id} to {settings.published}")
