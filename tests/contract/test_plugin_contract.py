@@ -140,3 +140,16 @@ def test_loading_the_same_extracts_twice_changes_nothing(plugin, tmp_path_factor
     loads = [load for t in plugin.tables for load in land_inbox(settings, plugin, t, LOAD_DATE + dt.timedelta(1))]
     assert loads and all(load.status == "duplicate" for load in loads)
     assert sorted(p.name for p in settings.landing.rglob("*.parquet")) == before
+
+
+def test_the_plugins_landing_suites_pass_on_its_synthetic_extract(plugin, tmp_path_factory):
+    from pipelines import gx_suites
+
+    settings, _ = landed_home(plugin, tmp_path_factory)
+    suites = [s for s in gx_suites.discover_suites(settings, (plugin,)) if s.kind == "landing"]
+    assert suites, "every plugin audits its loads with a landing suite"
+    for suite in suites:
+        files = sorted((settings.landing / plugin.name / suite.target).glob("load_date=*/*.parquet"))
+        result = gx_suites.validate_batches(suite, gx_suites.parquet_batches(files, settings.gx_batch_rows),
+                                            tmp_path_factory.mktemp("gx"))
+        assert result.success, f"{suite.name}: {result.summary()}"
