@@ -1,0 +1,45 @@
+-- One row per ED attendance with its time in department and the national thresholds it meets
+-- (DOMAIN.md): within 4 hours is 240 minutes or less; over 12 hours is more than 720 minutes from
+-- arrival; a 12-hour decision-to-admit wait leaves more than 720 minutes after the decision.
+-- Minutes come from seconds, so 240 minutes and 30 seconds is not within 4 hours.
+with
+
+attendances as (
+    select * from {{ ref('stg_ed_attendances__attendances') }}
+),
+
+timed as (
+    select
+        *,
+        {{ dbt.datediff('arrived_at', 'departed_at', 'second') }} / 60.0 as time_in_department_minutes,
+        {{ dbt.datediff('decision_to_admit_at', 'departed_at', 'second') }} / 60.0 as decision_to_departure_minutes
+    from attendances
+),
+
+final as (
+    select
+        -- ids
+        attendance_id,
+        -- dimensions
+        site_code,
+        unit,
+        unit = 'RAU' as is_rau,
+        acuity,
+        discharge_destination,
+        age_band,
+        cast(arrived_at as date) as arrival_date,
+        cast({{ dbt.date_trunc('month', 'arrived_at') }} as date) as arrival_month,
+        -- measures
+        time_in_department_minutes,
+        decision_to_departure_minutes,
+        time_in_department_minutes <= 240 as is_within_4_hours,
+        time_in_department_minutes > 720 as is_over_12_hours,
+        coalesce(decision_to_departure_minutes > 720, false) as is_12_hour_dta_wait,
+        -- timestamps
+        arrived_at,
+        decision_to_admit_at,
+        departed_at
+    from timed
+)
+
+select * from final
