@@ -76,7 +76,7 @@ def child_copy(csv_path: Path, home: Path) -> dict:
     home.mkdir(parents=True, exist_ok=True)
     con.execute(f"copy (select * from read_csv('{csv_path}')) to '{home / 'plain.parquet'}' (format parquet)")
     copied = time.perf_counter()
-    rows = con.execute(f"select count(*) from read_parquet('{home / 'plain.parquet'}')").fetchone()[0]
+    rows = con.execute(f"select count(*) from read_parquet('{home / 'plain.parquet'}')").fetchall()[0][0]
     return {"imports_s": imported - started, "setup_s": 0.0, "connect_s": connected - imported,
             "work_s": copied - connected, "rows_landed": rows}
 
@@ -92,15 +92,17 @@ def child_stages(csv_path: Path, home: Path) -> dict:
     settings.ensure_folders()
     table = landing.with_reference_values(PLUGIN.table("attendances"), load_reference(()))
     con, marks = landing.connect(settings), [("start", time.perf_counter())]
-    table.reader(csv_path, con).create_view("raw_extract")
-    mapping, _ = landing.check_headers(table, con.table("raw_extract"), csv_path)
-    marks.append(("read_and_check_headers", time.perf_counter()))
-    landing.build_checked(con, table, mapping, settings.hmac_key())
+    relation = table.reader(csv_path, con)
+    relation.create_view("raw_extract")
+    mapping, _ = landing.check_headers(table, relation, csv_path)
+    marks.append(("open and check headers", time.perf_counter()))
+    landing.build_checked(con, table, mapping, numbered="_line" in relation.columns)
     marks.append(("build_checked (read, type, validate, pseudonymise into a temp table)", time.perf_counter()))
     lineage = {"file": csv_path.name, "sha": "0" * 64, "load_date": LOAD_DATE, "loaded_at": f"{LOAD_DATE} 01:00:00"}
-    landing.write_outputs(con, table, settings.hmac_key(), lineage, home / "out.parquet", home / "q.csv")
-    marks.append(("write_outputs (counts, quarantine CSV, Parquet)", time.perf_counter()))
-    landing.identifier_flag_count(con, table)
+    out = home / "out.parquet"
+    _, _, written = landing.write_outputs(con, table, settings.hmac_key(), lineage, out, home / "q.csv")
+    marks.append(("write_outputs (landed Parquet, quarantine CSV)", time.perf_counter()))
+    landing.identifier_flag_count(con, table, written)
     marks.append(("identifier_flag_count", time.perf_counter()))
     scan = con.sql(f"select count(*) from read_csv('{csv_path}', all_varchar = true)")
     scan.fetchall()

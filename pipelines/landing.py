@@ -26,14 +26,18 @@ from pipelines.reference import Reference, load_reference
 from pipelines.settings import Settings
 from pipelines.typing_sql import (
     SQL_TYPES,
-    landed_columns,
+    checked_columns,
+    landed_names,
+    landed_select,
+    nhs_digits_expression,
     nhs_valid_expression,
     problems_expression,
+    pseudonym_joins,
     quote_ident,
     quote_literal,
     typed_expression,
 )
-from plugins.contract import Plugin, Table
+from plugins.contract import Column, Plugin, Table
 from plugins.readers import ExtractError
 
 LINEAGE_COLUMNS = ("_source_file", "_source_line", "_content_sha256", "_load_date", "_loaded_at")
@@ -155,60 +159,89 @@ def check_headers(table: Table, relation: duckdb.DuckDBPyRelation, path: Path) -
     return mapping, warnings + [f"{path.name}: column {h!r} is not declared and was ignored" for h in extra]
 
 
-def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, key: bytes) -> None:
-    """Materialise `checked`: landed columns, `_line`, problems, and the raw record of bad rows."""
-    raw_cols = ", ".join(
-        (f"nullif(trim(cast({quote_ident(mapping[c.name])} as varchar)), '')" if mapping[c.name] else "null")
-        + f" as raw__{c.name}" for c in table.columns)
+def raw_value(column: Column, header: str | None) -> str:
+    """The extract's text for a column: null when absent or blank. Text columns are trimmed (trim() only
+    runs on values that need it); typed columns are not, as DuckDB's casts ignore surrounding spaces."""
+    if header is None:
+        return "null"
+    value = f"cast({quote_ident(header)} as varchar)"
+    if column.type != "string":
+        return f"nullif({value}, '')"
+    return (f"case when {value} = '' then null when {value}[1] = ' ' or {value}[-1] = ' ' "
+            f"then nullif(trim({value}), '') else {value} end")
+
+
+def checked_query(table: Table, mapping: dict, numbered: bool) -> str:
+    """One vectorised query over `raw_extract`: typed columns and identifier keys, each row's problems
+    (sentences naming the extract's columns) and, for bad rows only, the raw record (identifiers left
+    out: the quarantine file gets their pseudonyms)."""
+    raw_cols = ", ".join(raw_value(c, mapping[c.name]) + f" as raw__{c.name}" for c in table.columns)
+    nhs = [c for c in table.columns if c.identifier == "nhs_number"]
+    digits_cols = "".join(f", {nhs_digits_expression(c)} as {c.name}__digits" for c in nhs)
     typed_cols = ", ".join(f"{typed_expression(c)} as {quote_ident(c.name)}" for c in table.columns)
-    valid_cols = "".join(f", {nhs_valid_expression(c)} as {c.name}__valid"
-                         for c in table.columns if c.identifier == "nhs_number")
+    valid_cols = "".join(f", {nhs_valid_expression(c)} as {c.name}__valid" for c in nhs)
     reasons, concerned = problems_expression(table)
-    landed = ", ".join(f"{sql} as {quote_ident(name)}" for name, sql in landed_columns(table, key))
-    # The quarantine record never carries a raw identifier: those fields hold the pseudonym.
-    record_fields = ", ".join(
-        f"{quote_literal(c.source_header)}, "
-        + (f"{c.name}_pseudonym" if c.identifier else f"raw__{c.name}")
-        for c in table.columns)
-    con.execute(f"""
-        create or replace temp table checked as
-        with raw as (select _line, {raw_cols} from raw_extract),
+    kept = ", ".join(f"{sql} as {quote_ident(name)}" for name, sql in checked_columns(table))
+    record_fields = ", ".join(f"{quote_literal(c.source_header)}, raw__{c.name}"
+                              for c in table.columns if not c.identifier)
+    line = "_line, " if numbered else ""
+    return f"""
+        with raw as (select {line}{raw_cols}{digits_cols} from raw_extract),
         typed as (select *, {typed_cols}{valid_cols} from raw),
-        landed as (select *, {reasons} as _problems, {concerned} as _problem_columns, {landed} from typed)
-        select *, case when _problems is not null then json_object({record_fields}) end as _record
-        from landed
-    """)
+        checked as (select *, {reasons} as _problems from typed)
+        select {line}{kept}, _problems,
+            case when _problems is not null then {concerned} end as _problem_columns,
+            case when _problems is not null then json_object({record_fields}) end as _record
+        from checked"""
+
+
+def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, numbered: bool) -> None:
+    """Materialise `checked_rows` in one streaming, parallel pass, in file order (DuckDB keeps insertion
+    order), and view it as `checked` with `_line`: the reader's, or rowid + 2 (the header is line 1)."""
+    query = checked_query(table, mapping, numbered)
+    con.execute(f"create or replace temp table checked_rows as {query}")
+    line_of = "_line" if numbered else "rowid + 2 as _line"
+    con.execute(f"create or replace temp view checked as select *{' exclude (_line)' if numbered else ''}, "
+                f"{line_of} from checked_rows")
 
 
 def write_outputs(con: duckdb.DuckDBPyConnection, table: Table, key: bytes, lineage: dict, parquet: Path,
                   quarantine: Path) -> tuple[int, int, Path]:
-    """Write quarantined rows (CSV, for analysts) and the landed rows to a temporary Parquet file."""
-    names = [name for name, _ in landed_columns(table, key)]
-    select_landed = ", ".join(quote_ident(n) for n in names)
+    """Write the good rows to a temporary Parquet file and the quarantined ones (if any) to a CSV for
+    analysts, pseudonyms attached from each identifier's hashed distinct values."""
+    ctes, joins = pseudonym_joins(table, key, "checked")
+    with_ctes = f"with {ctes} " if ctes else ""
     lineage_sql = (f"{quote_literal(lineage['file'])} as _source_file, _line as _source_line, "
                    f"{quote_literal(lineage['sha'])} as _content_sha256, "
                    f"date {quote_literal(lineage['load_date'])} as _load_date, "
                    f"timestamp {quote_literal(lineage['loaded_at'])} as _loaded_at")
-    bad = con.sql("select count(*) from checked where _problems is not null").fetchall()[0][0]
-    if bad:
-        tmp = _atomic_target(quarantine)
-        con.execute(f"""copy (select {quote_literal(lineage['file'])} as source_file, _line as line,
-            _problem_columns as columns, _problems as reason, _record as record
-            from checked where _problems is not null order by _line) to '{tmp}' (header, format csv)""")
-        _fsync_replace(tmp, quarantine)
-    good = con.sql("select count(*) from checked where _problems is null").fetchall()[0][0]
     tmp = _atomic_target(parquet)
-    con.execute(f"""copy (select {select_landed}, {lineage_sql} from checked where _problems is null
-        order by _line) to '{tmp}' (format parquet, compression zstd)""")
+    # Each row carries its line now, so the writes need not keep the extract's order (faster in parallel).
+    con.execute("set preserve_insertion_order = false")
+    good = con.execute(f"copy ({with_ctes}select {landed_select(table, 'checked')}, {lineage_sql} "
+                       f"from checked {joins} where _problems is null) "
+                       f"to '{tmp}' (format parquet, compression snappy)").fetchall()[0][0]
+    bad = con.execute("select count(*) from checked_rows where _problems is not null").fetchall()[0][0]
+    if bad:
+        pseudonyms = ", ".join(f"{quote_literal(c.source_header)}, {c.name}__p.pseudonym"
+                               for c in table.columns if c.identifier)
+        record = f"json_merge_patch(_record, json_object({pseudonyms}))" if pseudonyms else "_record"
+        tmp_quarantine = _atomic_target(quarantine)
+        con.execute(f"""copy ({with_ctes}select {quote_literal(lineage['file'])} as source_file, _line as line,
+            _problem_columns as columns, _problems as reason, {record} as record
+            from checked {joins} where _problems is not null order by _line)
+            to '{tmp_quarantine}' (header, format csv)""")
+        _fsync_replace(tmp_quarantine, quarantine)
     return good, bad, tmp
 
 
-def identifier_flag_count(con: duckdb.DuckDBPyConnection, table: Table) -> int:
+def identifier_flag_count(con: duckdb.DuckDBPyConnection, table: Table, landed: Path) -> int:
+    """Landed rows whose identifier is missing or invalid (kept with a null pseudonym: a warning)."""
     flags = [f"{c.name}_status <> 'valid'" for c in table.columns if c.identifier]
     if not flags:
         return 0
-    return con.sql(f"select count(*) from checked where _problems is null and ({' or '.join(flags)})"
-                   ).fetchall()[0][0]
+    return con.execute(f"select count(*) from read_parquet('{landed}') where {' or '.join(flags)}"
+                       ).fetchall()[0][0]
 
 
 def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load_date: dt.date,
@@ -226,13 +259,14 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
     key = settings.hmac_key()
     con = connect(settings)
     try:
-        table.reader(path, con).create_view("raw_extract")
-        mapping, warnings = check_headers(table, con.table("raw_extract"), path)
-        build_checked(con, table, mapping, key)
+        relation = table.reader(path, con)
+        relation.create_view("raw_extract")
+        mapping, warnings = check_headers(table, relation, path)
+        build_checked(con, table, mapping, numbered="_line" in relation.columns)
         lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(),
                    "loaded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")}
         good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)
-        flags = identifier_flag_count(con, table)
+        flags = identifier_flag_count(con, table, tmp_parquet)
     except (ExtractError, duckdb.Error) as exc:
         message = str(exc).splitlines()[0]
         raise LoadError(message if message.startswith(f"{path.name}: ") else f"{path.name}: {message}") from exc
@@ -298,7 +332,7 @@ def land_inbox(settings: Settings, plugin: Plugin, table: Table, load_date: dt.d
 def ensure_schema_file(settings: Settings, plugin: Plugin, table: Table) -> Path:
     """An empty, typed Parquet file per table, so dbt's source glob always matches and has every column."""
     target = table_dir(settings, plugin, table) / "_schema.parquet"
-    columns = [(n, landed_type(table, n)) for n, _ in landed_columns(table, b"k")]
+    columns = [(n, landed_type(table, n)) for n in landed_names(table)]
     columns += [("_source_file", "varchar"), ("_source_line", "bigint"), ("_content_sha256", "varchar"),
                 ("_load_date", "date"), ("_loaded_at", "timestamp")]
     signature = json.dumps(columns)

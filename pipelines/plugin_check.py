@@ -94,8 +94,9 @@ def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> lis
     with duckdb.connect() as con:
         con.execute("create macro quote_text(v) as '''' || left(cast(v as varchar), 80) || ''''")
         try:
-            table.reader(path, con).create_view("raw_extract")
-            mapping, missing, extra = match_headers(table, con.table("raw_extract"))
+            relation = table.reader(path, con)
+            relation.create_view("raw_extract")
+            mapping, missing, extra = match_headers(table, relation)
         except (ExtractError, duckdb.Error) as exc:
             return [Mismatch("unreadable file", None, None, str(exc).splitlines()[0])]
         optional = {c.source_header for c in table.columns if c.optional}
@@ -107,7 +108,7 @@ def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> lis
         checked = dataclasses.replace(table, columns=tuple(_lenient(c) if c.name in absent else c
                                                            for c in table.columns))
         try:
-            build_checked(con, checked, mapping, b"plugin-check")
+            build_checked(con, checked, mapping, numbered="_line" in relation.columns)
             rows = con.execute("select _line, _problem_columns, _problems from checked "
                                "where _problems is not null order by _line").fetchall()
         except duckdb.Error as exc:

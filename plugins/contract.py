@@ -66,7 +66,8 @@ class RowRule:
 
 class Reader(Protocol):
     def __call__(self, path: Path, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        """Raw rows of one extract: VARCHAR columns named as its headers, plus `_line` (file line)."""
+        """Raw rows of one extract, in file order: VARCHAR columns named as its headers, plus `_line`
+        (file line) unless records are consecutive lines from 2, which the core then numbers itself."""
         ...
 
 

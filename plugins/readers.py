@@ -1,6 +1,7 @@
 """Readers for the extract formats trust systems produce. Each returns raw VARCHAR columns named as
-the extract's headers plus `_line`, the line (CSV) or worksheet row (xlsx) a record came from, so
-every quarantined record can be traced back to the file."""
+the extract's headers, plus `_line` (the worksheet row, for xlsx) where lines are not simply
+consecutive; without it the core numbers records in file order from line 2. Either way every
+quarantined record can be traced back to its line in the file."""
 
 from __future__ import annotations
 
@@ -28,15 +29,13 @@ def csv_reader(delimiter: str = ",") -> Reader:
     def read(path: Path, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         if path.stat().st_size == 0:
             raise ExtractError(f"{path.name}: the file is empty (no header row)")
-        # row_number() over an unordered window keeps the scan's insertion order (checked on 2M rows),
-        # so line = row number + 1 for the header; extracts with embedded newlines would shift it.
-        query = (
-            "select row_number() over () + 1 as _line, * from read_csv("
-            f"{_sql_string(str(path))}, all_varchar = true, header = true, delim = {_sql_string(delimiter)},"
-            " strict_mode = true, auto_detect = true)"
-        )
+        # No `_line` column: a window function numbering rows would force the whole landing onto one
+        # thread. The core materialises the checked rows in file order and numbers them from rowid
+        # (line = rowid + 2, after the header); quoted fields with embedded newlines would shift it.
         try:
-            return con.sql(query)
+            return con.sql(
+                f"select * from read_csv({_sql_string(str(path))}, all_varchar = true, header = true, "
+                f"delim = {_sql_string(delimiter)}, strict_mode = true, auto_detect = true)")
         except duckdb.Error as exc:
             raise ExtractError(f"{path.name}: not a readable CSV extract: {str(exc).splitlines()[0]}") from exc
 
