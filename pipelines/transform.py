@@ -17,7 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 
-from pipelines.dbt_assembly import metric_models
+from pipelines.dbt_assembly import inputs_fingerprint, metric_models
 from pipelines.settings import Settings
 from plugins.contract import Plugin
 
@@ -63,7 +63,14 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
     # No retry policy: a failing dbt test is not transient, and a rebuild costs the whole dbt start-up.
     @dbt_assets(manifest=manifest, dagster_dbt_translator=translator, pool="warehouse", name="dbt_build")
     def _dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
-        args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+        # Incremental models are rebuilt in full when the dbt project or a plugin changed since the last
+        # successful build: a changed model must not be merged into a table built by its old definition.
+        fingerprint = inputs_fingerprint(settings, plugins)
+        built = settings.dbt_build_dir / "target" / "kpo_built_fingerprint"
+        full_refresh = config.full_refresh or not built.exists() or built.read_text() != fingerprint
+        if full_refresh and not config.full_refresh:
+            context.log.info("the dbt project changed since the last build: incremental models are rebuilt")
+        args = ["build", *(["--full-refresh"] if full_refresh else [])]
         # A fixed target path (not dagster-dbt's per-invocation one) keeps dbt's partial parse warm.
         target = settings.dbt_build_dir / "target"
         try:
@@ -71,6 +78,7 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
         except DagsterDbtCliRuntimeError as exc:
             raise dg.Failure(description="dbt build failed: " + "; ".join(failed_nodes(target)),
                              allow_retries=False) from exc
+        built.write_text(fingerprint)
 
     return _dbt
 

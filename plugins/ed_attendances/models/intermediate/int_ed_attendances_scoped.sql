@@ -30,7 +30,8 @@ final as (
         time_in_department_minutes,
         is_within_4_hours,
         is_over_12_hours,
-        is_12_hour_dta_wait
+        is_12_hour_dta_wait,
+        loaded_at
     from scoped
     union all
     select
@@ -42,7 +43,8 @@ final as (
         time_in_department_minutes,
         is_within_4_hours,
         is_over_12_hours,
-        is_12_hour_dta_wait
+        is_12_hour_dta_wait,
+        loaded_at
     from scoped
 )
 

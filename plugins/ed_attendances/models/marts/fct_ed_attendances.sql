@@ -2,10 +2,25 @@
 -- (DOMAIN.md): within 4 hours is 240 minutes or less; over 12 hours is more than 720 minutes from
 -- arrival; a 12-hour decision-to-admit wait leaves more than 720 minutes after the decision.
 -- Minutes come from seconds, so 240 minutes and 30 seconds is not within 4 hours.
+-- Incremental: a nightly run reads only the rows landed since the last build and replaces those
+-- attendances (delete+insert on attendance_id), so its work follows the new day, not the history.
+-- `kpo run --full-refresh` rebuilds it from every landed version.
 with
 
-attendances as (
+landed as (
     select * from {{ ref('stg_ed_attendances__attendances') }}
+    {%- if is_incremental() %}
+    where loaded_at > (select max(loaded_at) from {{ this }})
+    {%- endif %}
+),
+
+attendances as (
+    -- the latest landed version of each attendance wins
+    select *
+    from landed
+    qualify row_number() over (
+        partition by attendance_id order by load_date desc, loaded_at desc, source_line desc
+    ) = 1
 ),
 
 timed as (
@@ -38,7 +53,8 @@ final as (
         -- timestamps
         arrived_at,
         decision_to_admit_at,
-        departed_at
+        departed_at,
+        loaded_at
     from timed
 )
 

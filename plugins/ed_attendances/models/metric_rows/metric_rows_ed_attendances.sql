@@ -3,24 +3,8 @@
 -- never averaged across sites; rates keep their numerator and denominator.
 with
 
-scoped as (
-    select * from {{ ref('int_ed_attendances_scoped') }}
-),
-
 monthly as (
-    select
-        metric_prefix,
-        arrival_month,
-        breakdown,
-        breakdown_value,
-        count(*) as attendances,
-        sum(case when is_within_4_hours then 1 else 0 end) as within_4_hours,
-        sum(case when is_over_12_hours then 1 else 0 end) as over_12_hours,
-        sum(case when is_12_hour_dta_wait then 1 else 0 end) as dta_waits_12_hours,
-        percentile_cont(0.5) within group (order by time_in_department_minutes) as median_minutes,
-        percentile_cont(0.95) within group (order by time_in_department_minutes) as p95_minutes
-    from scoped
-    group by metric_prefix, arrival_month, breakdown, breakdown_value
+    select * from {{ ref('int_ed_attendances_monthly') }}
 ),
 
 measures as (

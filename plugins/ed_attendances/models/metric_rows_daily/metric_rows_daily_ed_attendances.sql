@@ -3,22 +3,8 @@
 -- and it cannot be rebuilt from daily parts.
 with
 
-scoped as (
-    select * from {{ ref('int_ed_attendances_scoped') }}
-),
-
 daily as (
-    select
-        metric_prefix,
-        arrival_date,
-        breakdown,
-        breakdown_value,
-        count(*) as attendances,
-        sum(case when is_within_4_hours then 1 else 0 end) as within_4_hours,
-        sum(case when is_over_12_hours then 1 else 0 end) as over_12_hours,
-        sum(case when is_12_hour_dta_wait then 1 else 0 end) as dta_waits_12_hours
-    from scoped
-    group by metric_prefix, arrival_date, breakdown, breakdown_value
+    select * from {{ ref('int_ed_attendances_daily') }}
 ),
 
 measures as (

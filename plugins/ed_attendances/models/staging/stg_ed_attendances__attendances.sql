@@ -1,17 +1,10 @@
--- One row per ED attendance: the latest landed version wins when extracts overlap (a month sent again,
--- or corrected), so loading any extract twice changes no number.
+-- Every landed version of every ED attendance, typed and renamed. Not deduplicated here: the
+-- incremental fact keeps the latest version of each attendance (a month sent again, or corrected), so a
+-- nightly run reads only what was landed since the last one.
 with
 
 source as (
     select * from {{ source('ed_attendances', 'attendances') }}
-),
-
-latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by attendance_id order by _load_date desc, _loaded_at desc, _source_line desc
-    ) = 1
 ),
 
 renamed as (
@@ -36,8 +29,9 @@ renamed as (
         -- lineage
         _source_file as source_file,
         _source_line as source_line,
-        _load_date as load_date
-    from latest
+        _load_date as load_date,
+        _loaded_at as loaded_at
+    from source
 )
 
 select * from renamed

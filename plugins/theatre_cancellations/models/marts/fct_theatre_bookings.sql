@@ -1,52 +1,22 @@
--- Scheduled elective procedures classified by the reason-code seed: cancelled, avoidable (the KPO's local
--- definition), last-minute non-clinical and 28-day breaches (the national cancelled-operations return).
+-- One row per scheduled elective procedure: the latest landed version of each booking. Incremental: a
+-- nightly run reads only the bookings landed since the last build and replaces them (delete+insert on
+-- booking_id); `kpo run --full-refresh` rebuilds it from every landed version. Classification against the
+-- reason seed happens downstream (int_theatre_bookings_classified), so it never goes stale here.
 with
 
-bookings as (
+landed as (
     select * from {{ ref('stg_theatre_cancellations__bookings') }}
+    {%- if is_incremental() %}
+    where loaded_at > (select max(loaded_at) from {{ this }})
+    {%- endif %}
 ),
 
-reasons as (
-    select * from {{ ref('theatre_cancellation_reasons') }}
-),
-
--- The extract's horizon: a patient not yet treated counts as a 28-day breach only once 28 days have
--- passed by the last date the extract covers (never by today's date, which would age old extracts).
-horizon as (
-    select max(scheduled_date) as as_of_date
-    from bookings
-),
-
-joined as (
-    select
-        bookings.*,
-        reasons.category as reason_category,
-        reasons.national_return_category,
-        coalesce(reasons.is_avoidable, false) as reason_is_avoidable,
-        cast(bookings.cancelled_at as date) as cancelled_date,
-        horizon.as_of_date
-    from bookings
-    left join reasons
-        on bookings.reason_code = reasons.reason_code
-    cross join horizon
-),
-
-classified as (
-    select
-        *,
-        outcome in ('cancelled', 'postponed') as is_cancelled,
-        -- National rule: cancelled by the hospital for non-clinical reasons on the day the patient was due to
-        -- arrive, after arrival, or on the day of surgery.
-        coalesce(
-            outcome in ('cancelled', 'postponed')
-            and cancelled_by = 'hospital'
-            and reason_category = 'non-clinical'
-            and cancelled_date >= tci_date,
-            false
-        ) as is_last_minute,
-        {{ dbt.datediff('cancelled_date', 'treated_date', 'day') }} as days_to_treatment,
-        {{ dbt.datediff('cancelled_date', 'as_of_date', 'day') }} as days_to_horizon
-    from joined
+latest as (
+    select *
+    from landed
+    qualify row_number() over (
+        partition by booking_id order by load_date desc, loaded_at desc, source_line desc
+    ) = 1
 ),
 
 final as (
@@ -54,6 +24,7 @@ final as (
         -- ids
         booking_id,
         patient_pseudonym,
+        nhs_number_status,
         -- dimensions
         specialty,
         procedure_name,
@@ -62,25 +33,18 @@ final as (
         outcome,
         cancelled_by,
         reason_code,
-        reason_category,
-        national_return_category,
-        cast({{ dbt.date_trunc('month', 'scheduled_date') }} as date) as scheduled_month,
-        -- measures
-        is_cancelled,
-        is_cancelled and reason_is_avoidable as is_avoidable,
-        is_last_minute,
-        days_to_treatment,
-        coalesce(
-            is_last_minute and (days_to_treatment > 28 or (treated_date is null and days_to_horizon > 28)),
-            false
-        ) as is_28_day_breach,
         -- timestamps
         tci_date,
         scheduled_date,
         cancelled_at,
         rebooked_date,
-        treated_date
-    from classified
+        treated_date,
+        -- lineage
+        source_file,
+        source_line,
+        load_date,
+        loaded_at
+    from latest
 )
 
 select * from final

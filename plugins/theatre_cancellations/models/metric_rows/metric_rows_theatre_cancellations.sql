@@ -3,7 +3,7 @@
 with
 
 bookings as (
-    select * from {{ ref('fct_theatre_bookings') }}
+    select * from {{ ref('int_theatre_bookings_classified') }}
 ),
 
 series as (

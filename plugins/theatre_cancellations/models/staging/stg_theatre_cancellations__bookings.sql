@@ -1,16 +1,9 @@
--- One row per booking: the latest landed version wins when extracts overlap (each extract is a snapshot).
+-- Every landed version of every booking, typed and renamed; the incremental fact keeps the latest version
+-- of each booking (extracts are snapshots and overlap), reading only what was landed since its last build.
 with
 
 source as (
     select * from {{ source('theatre_cancellations', 'bookings') }}
-),
-
-latest as (
-    select *
-    from source
-    qualify row_number() over (
-        partition by booking_id order by _load_date desc, _loaded_at desc, _source_line desc
-    ) = 1
 ),
 
 renamed as (
@@ -36,8 +29,9 @@ renamed as (
         -- lineage
         _source_file as source_file,
         _source_line as source_line,
-        _load_date as load_date
-    from latest
+        _load_date as load_date,
+        _loaded_at as loaded_at
+    from source
 )
 
 select * from renamed

@@ -1,0 +1,41 @@
+-- Daily ED counts per scope (department, RAU) and series (trust, site), for the daily metric rows.
+-- Incremental: a nightly run recomputes only the days that received attendances since the last build.
+-- depends_on: {{ ref('stg_ed_attendances__attendances') }}
+with
+
+scoped as (
+    select * from {{ ref('int_ed_attendances_scoped') }}
+),
+
+{% if is_incremental() -%}
+touched as (
+    -- read from the landed files (pruned by load time), not the whole fact
+    select distinct cast(arrived_at as date) as arrival_date
+    from {{ ref('stg_ed_attendances__attendances') }}
+    where loaded_at > (select max(last_loaded_at) from {{ this }})
+),
+
+{% endif -%}
+selected as (
+    select * from scoped
+    {%- if is_incremental() %}
+    where arrival_date in (select touched.arrival_date from touched)
+    {%- endif %}
+),
+
+final as (
+    select
+        metric_prefix,
+        arrival_date,
+        breakdown,
+        breakdown_value,
+        count(*) as attendances,
+        sum(case when is_within_4_hours then 1 else 0 end) as within_4_hours,
+        sum(case when is_over_12_hours then 1 else 0 end) as over_12_hours,
+        sum(case when is_12_hour_dta_wait then 1 else 0 end) as dta_waits_12_hours,
+        max(loaded_at) as last_loaded_at
+    from selected
+    group by metric_prefix, arrival_date, breakdown, breakdown_value
+)
+
+select * from final
