@@ -2,14 +2,12 @@
 performance by site; no raw NHS number gets past the inbox; a month sent again changes no number."""
 
 import csv
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.reference import seed_projects
-from tests.helpers import kpo
 
 pytestmark = pytest.mark.xdist_group("demo")
 
@@ -99,24 +97,3 @@ def test_no_raw_nhs_number_reaches_landing_warehouse_or_publication(demo_home):
                 "select schema_name, table_name from duckdb_tables() union all "
                 "select schema_name, view_name from duckdb_views() where not internal").fetchall()]
             assert relations_holding(con, relations, numbers) == [], database
-
-
-def ed_numbers(home: Path) -> dict[str, list]:
-    with published(home) as con:
-        return {mart: sorted(map(repr, con.execute(f"select * from {mart} where metric_id like 'ed%'").fetchall()))
-                for mart in ("mart_metric_monthly", "mart_metric_daily")}
-
-
-def test_a_month_sent_again_as_a_new_file_changes_no_published_number(demo_home, tmp_path):
-    home = tmp_path / "home"
-    shutil.copytree(demo_home, home, symlinks=True)
-    before = ed_numbers(home)
-    archived = sorted((home / "archive" / "ed_attendances").rglob("*ecds_attendances_202211.csv"))[0]
-    header, *rows = archived.read_text().splitlines()
-    # The same attendances in another order: new bytes, so the file lands again; the latest load wins.
-    (home / "inbox" / "ed_attendances" / "ecds_attendances_202211_resent.csv").write_text(
-        "\n".join([header, *reversed(rows)]) + "\n")
-    result = kpo(home, "run")
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert len(list((home / "landing" / "ed_attendances").rglob("load_date=*/*.parquet"))) == 40
-    assert ed_numbers(home) == before

@@ -31,6 +31,8 @@ final as (
         arrival_month,
         breakdown,
         breakdown_value,
+        -- a key without nulls: delete+insert matches rows on it, and null never equals null
+        breakdown || ':' || coalesce(breakdown_value, '') as series_key,
         count(*) as attendances,
         sum(case when is_within_4_hours then 1 else 0 end) as within_4_hours,
         sum(case when is_over_12_hours then 1 else 0 end) as over_12_hours,
