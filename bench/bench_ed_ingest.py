@@ -83,7 +83,7 @@ def child_copy(csv_path: Path, home: Path) -> dict:
 
 def child_stages(csv_path: Path, home: Path) -> dict:
     """Where the landing's time goes: land_file's own steps, timed one by one (diagnostic, not in the ratio)."""
-    from pipelines import landing
+    from pipelines import landing, row_checks
     from pipelines.reference import load_reference
     from pipelines.settings import Settings
     from plugins.ed_attendances import PLUGIN
@@ -94,15 +94,15 @@ def child_stages(csv_path: Path, home: Path) -> dict:
     con, marks = landing.connect(settings), [("start", time.perf_counter())]
     relation = table.reader(csv_path, con)
     relation.create_view("raw_extract")
-    mapping, _ = landing.check_headers(table, relation, csv_path)
+    mapping, _ = row_checks.check_headers(table, relation, csv_path)
     marks.append(("open and check headers", time.perf_counter()))
-    landing.build_checked(con, table, mapping, numbered="_line" in relation.columns)
+    row_checks.build_checked(con, table, mapping, numbered="_line" in relation.columns)
     marks.append(("build_checked (read, type, validate, pseudonymise into a temp table)", time.perf_counter()))
     lineage = {"file": csv_path.name, "sha": "0" * 64, "load_date": LOAD_DATE, "loaded_at": f"{LOAD_DATE} 01:00:00"}
     out = home / "out.parquet"
-    _, _, written = landing.write_outputs(con, table, settings.hmac_key(), lineage, out, home / "q.csv")
+    _, _, written = row_checks.write_outputs(con, table, settings.hmac_key(), lineage, out, home / "q.csv")
     marks.append(("write_outputs (landed Parquet, quarantine CSV)", time.perf_counter()))
-    landing.identifier_flag_count(con, table, written)
+    row_checks.identifier_flag_count(con, table, written)
     marks.append(("identifier_flag_count", time.perf_counter()))
     scan = con.sql(f"select count(*) from read_csv('{csv_path}', all_varchar = true)")
     scan.fetchall()

@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatch
@@ -23,28 +22,25 @@ import duckdb
 
 from pipelines import faults
 from pipelines.reference import Reference, load_reference
+from pipelines.row_checks import (
+    LoadError,
+    atomic_target,
+    build_checked,
+    check_headers,
+    fsync_replace,
+    identifier_flag_count,
+    write_outputs,
+)
 from pipelines.settings import Settings
 from pipelines.typing_sql import (
     SQL_TYPES,
-    checked_columns,
     landed_names,
-    landed_select,
-    nhs_digits_expression,
-    nhs_valid_expression,
-    problems_expression,
-    pseudonym_joins,
     quote_ident,
-    quote_literal,
-    typed_expression,
 )
-from plugins.contract import Column, Plugin, Table
+from plugins.contract import Plugin, Table
 from plugins.readers import ExtractError
 
 LINEAGE_COLUMNS = ("_source_file", "_source_line", "_content_sha256", "_load_date", "_loaded_at")
-
-
-class LoadError(RuntimeError):
-    """An extract file could not be loaded at all; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)
@@ -110,17 +106,6 @@ def inbox_files(settings: Settings, plugin: Plugin, table: Table) -> list[Path]:
     )
 
 
-def _atomic_target(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.tmp")
-
-
-def _fsync_replace(tmp: Path, final: Path) -> None:
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, final)
-
-
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB bounded in memory: large extracts spill to disk instead of growing RSS."""
     spill = settings.root / "tmp" / "duckdb"
@@ -128,120 +113,6 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"memory_limit": "600MB", "temp_directory": str(spill)})
     con.execute("create macro quote_text(v) as '''' || left(cast(v as varchar), 80) || ''''")
     return con
-
-
-def match_headers(table: Table, relation: duckdb.DuckDBPyRelation) -> tuple[dict, list[str], list[str]]:
-    """Map declared columns to the extract's headers (exact, then case-insensitive): the mapping (None
-    where missing), the missing headers and the extra ones."""
-    present = [c for c in relation.columns if c != "_line"]
-    by_lower = {h.strip().lower(): h for h in present}
-    mapping, missing = {}, []
-    for column in table.columns:
-        wanted = column.source_header
-        found = wanted if wanted in present else by_lower.get(wanted.lower())
-        if found is None:
-            missing.append(wanted)
-        mapping[column.name] = found
-    extra = [h for h in present if h not in set(mapping.values())]
-    return mapping, missing, extra
-
-
-def check_headers(table: Table, relation: duckdb.DuckDBPyRelation, path: Path) -> tuple[dict, list[str]]:
-    mapping, missing, extra = match_headers(table, relation)
-    present = [c for c in relation.columns if c != "_line"]
-    optional = {c.source_header for c in table.columns if c.optional}
-    warnings = [f"{path.name}: optional column {h!r} is absent and lands empty" for h in missing if h in optional]
-    missing = [h for h in missing if h not in optional]
-    if missing:
-        raise LoadError(f"{path.name}: wrong header for {table.name}: missing column(s) "
-                        + ", ".join(repr(m) for m in missing)
-                        + f" (found: {', '.join(repr(h) for h in present[:30])})")
-    return mapping, warnings + [f"{path.name}: column {h!r} is not declared and was ignored" for h in extra]
-
-
-def raw_value(column: Column, header: str | None) -> str:
-    """The extract's text for a column: null when absent or blank. Text columns are trimmed (trim() only
-    runs on values that need it); typed columns are not, as DuckDB's casts ignore surrounding spaces."""
-    if header is None:
-        return "null"
-    value = f"cast({quote_ident(header)} as varchar)"
-    if column.type != "string":
-        return f"nullif({value}, '')"
-    return (f"case when {value} = '' then null when {value}[1] = ' ' or {value}[-1] = ' ' "
-            f"then nullif(trim({value}), '') else {value} end")
-
-
-def checked_query(table: Table, mapping: dict, numbered: bool) -> str:
-    """One vectorised query over `raw_extract`: typed columns and identifier keys, each row's problems
-    (sentences naming the extract's columns) and, for bad rows only, the raw record (identifiers left
-    out: the quarantine file gets their pseudonyms)."""
-    raw_cols = ", ".join(raw_value(c, mapping[c.name]) + f" as raw__{c.name}" for c in table.columns)
-    nhs = [c for c in table.columns if c.identifier == "nhs_number"]
-    digits_cols = "".join(f", {nhs_digits_expression(c)} as {c.name}__digits" for c in nhs)
-    typed_cols = ", ".join(f"{typed_expression(c)} as {quote_ident(c.name)}" for c in table.columns)
-    valid_cols = "".join(f", {nhs_valid_expression(c)} as {c.name}__valid" for c in nhs)
-    reasons, concerned = problems_expression(table)
-    kept = ", ".join(f"{sql} as {quote_ident(name)}" for name, sql in checked_columns(table))
-    record_fields = ", ".join(f"{quote_literal(c.source_header)}, raw__{c.name}"
-                              for c in table.columns if not c.identifier)
-    line = "_line, " if numbered else ""
-    return f"""
-        with raw as (select {line}{raw_cols}{digits_cols} from raw_extract),
-        typed as (select *, {typed_cols}{valid_cols} from raw),
-        checked as (select *, {reasons} as _problems from typed)
-        select {line}{kept}, _problems,
-            case when _problems is not null then {concerned} end as _problem_columns,
-            case when _problems is not null then json_object({record_fields}) end as _record
-        from checked"""
-
-
-def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, numbered: bool) -> None:
-    """Materialise `checked_rows` in one streaming, parallel pass, in file order (DuckDB keeps insertion
-    order), and view it as `checked` with `_line`: the reader's, or rowid + 2 (the header is line 1)."""
-    query = checked_query(table, mapping, numbered)
-    con.execute(f"create or replace temp table checked_rows as {query}")
-    line_of = "_line" if numbered else "rowid + 2 as _line"
-    con.execute(f"create or replace temp view checked as select *{' exclude (_line)' if numbered else ''}, "
-                f"{line_of} from checked_rows")
-
-
-def write_outputs(con: duckdb.DuckDBPyConnection, table: Table, key: bytes, lineage: dict, parquet: Path,
-                  quarantine: Path) -> tuple[int, int, Path]:
-    """Write the good rows to a temporary Parquet file and the quarantined ones (if any) to a CSV for
-    analysts, pseudonyms attached from each identifier's hashed distinct values."""
-    ctes, joins = pseudonym_joins(table, key, "checked")
-    with_ctes = f"with {ctes} " if ctes else ""
-    lineage_sql = (f"{quote_literal(lineage['file'])} as _source_file, _line as _source_line, "
-                   f"{quote_literal(lineage['sha'])} as _content_sha256, "
-                   f"date {quote_literal(lineage['load_date'])} as _load_date, "
-                   f"timestamp {quote_literal(lineage['loaded_at'])} as _loaded_at")
-    tmp = _atomic_target(parquet)
-    # Each row carries its line now, so the writes need not keep the extract's order (faster in parallel).
-    con.execute("set preserve_insertion_order = false")
-    good = con.execute(f"copy ({with_ctes}select {landed_select(table, 'checked')}, {lineage_sql} "
-                       f"from checked {joins} where _problems is null) "
-                       f"to '{tmp}' (format parquet, compression snappy)").fetchall()[0][0]
-    bad = con.execute("select count(*) from checked_rows where _problems is not null").fetchall()[0][0]
-    if bad:
-        pseudonyms = ", ".join(f"{quote_literal(c.source_header)}, {c.name}__p.pseudonym"
-                               for c in table.columns if c.identifier)
-        record = f"json_merge_patch(_record, json_object({pseudonyms}))" if pseudonyms else "_record"
-        tmp_quarantine = _atomic_target(quarantine)
-        con.execute(f"""copy ({with_ctes}select {quote_literal(lineage['file'])} as source_file, _line as line,
-            _problem_columns as columns, _problems as reason, {record} as record
-            from checked {joins} where _problems is not null order by _line)
-            to '{tmp_quarantine}' (header, format csv)""")
-        _fsync_replace(tmp_quarantine, quarantine)
-    return good, bad, tmp
-
-
-def identifier_flag_count(con: duckdb.DuckDBPyConnection, table: Table, landed: Path) -> int:
-    """Landed rows whose identifier is missing or invalid (kept with a null pseudonym: a warning)."""
-    flags = [f"{c.name}_status <> 'valid'" for c in table.columns if c.identifier]
-    if not flags:
-        return 0
-    return con.execute(f"select count(*) from read_parquet('{landed}') where {' or '.join(flags)}"
-                       ).fetchall()[0][0]
 
 
 def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load_date: dt.date,
@@ -278,7 +149,7 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
     record = parquet.with_suffix(".load.json")
     record.write_text(json.dumps(load.as_json(), indent=2))
     faults.pause("ingest")
-    _fsync_replace(tmp_parquet, parquet)  # the commit point
+    fsync_replace(tmp_parquet, parquet)  # the commit point
     if not reprocess:
         archive_file(settings, plugin, path, sha, load_date)
     return load
@@ -340,10 +211,10 @@ def ensure_schema_file(settings: Settings, plugin: Plugin, table: Table) -> Path
     if target.exists() and marker.exists() and marker.read_text() == signature:
         return target
     select = ", ".join(f"cast(null as {sql_type}) as {quote_ident(name)}" for name, sql_type in columns)
-    tmp = _atomic_target(target)
+    tmp = atomic_target(target)
     with duckdb.connect() as con:
         con.execute(f"copy (select {select} limit 0) to '{tmp}' (format parquet)")
-    _fsync_replace(tmp, target)
+    fsync_replace(tmp, target)
     marker.write_text(signature)
     return target
 

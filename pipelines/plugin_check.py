@@ -16,8 +16,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.landing import build_checked, land_inbox, match_headers, with_reference_values
+from pipelines.landing import land_inbox, with_reference_values
 from pipelines.reference import Reference, load_reference
+from pipelines.row_checks import build_checked, match_headers
 from pipelines.settings import Settings
 from plugins.contract import Column, Plugin, SyntheticRequest, Table
 from plugins.readers import ExtractError

@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.spc import SpcSettings, compute_spc, summarise_series
+from pipelines.spc import SpcSettings, compute_spc
+from pipelines.spc_series import summarise_series
 
 COMMITMENT = "patient_safety"  # has no metric in the hr_recruitment-only demo, so cases get a section of their own
 

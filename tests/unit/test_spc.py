@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.spc import SpcSettings, compute_spc, compute_spc_groups, summarise_series
+from pipelines.spc import SpcSettings, compute_spc
+from pipelines.spc_series import compute_spc_groups, summarise_series
 
 RULES = ("astronomical", "shift", "trend", "two_of_three")
 TYPE_CODES = {".": "common_cause", "I": "improvement", "C": "concern", "N": "neutral"}

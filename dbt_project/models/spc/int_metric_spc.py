@@ -7,7 +7,7 @@ very same function serves `kpo spc` on an analyst's CSV, so the two can never di
 """
 
 from pipelines import faults
-from pipelines.spc import compute_spc_groups, settings_from_registry
+from pipelines.spc_series import compute_spc_groups, settings_from_registry
 
 
 def model(dbt, session):

@@ -3,7 +3,7 @@ suggested (never applied) — pipelines.spc.summarise_series, the code `kpo spc 
 A project's series is judged against its intervention: a rebase is suggested only for a sustained
 shift that began at or after it."""
 
-from pipelines.spc import settings_from_registry, summarise_groups
+from pipelines.spc_series import settings_from_registry, summarise_groups
 
 
 def model(dbt, session):
