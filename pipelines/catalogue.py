@@ -20,7 +20,7 @@ def dbt_docs(settings: Settings, plugins: tuple[Plugin, ...]) -> Path:
     """The folder holding index.html (static: manifest and catalogue embedded, no server needed)."""
     folder = settings.dbt_build_dir / "docs" / inputs_fingerprint(settings, plugins)[:16]
     if not (folder / "index.html").exists():
-        run_dbt(settings, ["docs", "generate", "--static"])
+        run_dbt(settings, ["docs", "generate", "--static", "--no-compile"])  # the build just compiled
         target = settings.dbt_build_dir / "target"
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target / "static_index.html", folder / "index.html")

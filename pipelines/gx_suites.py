@@ -160,11 +160,22 @@ def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame], project_dir:
 
 
 def parquet_batches(files: list[Path], batch_rows: int) -> Iterator[pd.DataFrame]:
-    import pyarrow.parquet as pq
+    """The landed files as batches of up to `batch_rows` rows across file boundaries: a month of daily
+    ED extracts is a few batches, not one GX validation (~0.15 s of fixed cost each) per file."""
+    import duckdb
 
-    for file in files:
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=batch_rows):
+    if not files:
+        return
+    paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    with duckdb.connect() as con:
+        reader = con.execute(f"select * from read_parquet({paths}, union_by_name = true)"
+                             ).fetch_record_batch(batch_rows)
+        empty = True
+        for batch in reader:
+            empty = False
             yield batch.to_pandas()
+        if empty:  # a load of header-only extracts: table-level expectations still judge it
+            yield reader.schema.empty_table().to_pandas()
 
 
 def warehouse_batches(settings: Settings, relation: str, batch_rows: int) -> Iterator[pd.DataFrame]:

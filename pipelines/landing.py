@@ -139,7 +139,7 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)
         flags = identifier_flag_count(con, table, tmp_parquet)
     except (ExtractError, duckdb.Error) as exc:
-        message = str(exc).splitlines()[0]
+        message = error_summary(exc)
         raise LoadError(message if message.startswith(f"{path.name}: ") else f"{path.name}: {message}") from exc
     finally:
         con.close()
@@ -153,6 +153,14 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
     if not reprocess:
         archive_file(settings, plugin, path, sha, load_date)
     return load
+
+
+def error_summary(exc: Exception) -> str:
+    """The first line of a reader or DuckDB error, plus DuckDB's column-count detail for a ragged CSV row.
+    Never the offending line itself: messages reach run logs and alerts, which must hold no identifiers."""
+    lines = str(exc).splitlines()
+    detail = [line.strip() for line in lines[1:] if line.startswith("Expected Number of Columns")]
+    return "; ".join([lines[0], *detail]) if lines else type(exc).__name__
 
 
 def with_reference_values(table: Table, reference: Reference) -> Table:

@@ -5,6 +5,7 @@ quarantined record can be traced back to its line in the file."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
@@ -23,19 +24,45 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _csv_header(path: Path, delimiter: str) -> list[str]:
+    """The header row, parsed by the csv module (quoted names, a UTF-8 byte-order mark)."""
+    if path.stat().st_size == 0:
+        raise ExtractError(f"{path.name}: the file is empty (no header row)")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle, delimiter=delimiter, strict=True), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ExtractError(f"{path.name}: not a readable CSV extract: the header row is not UTF-8 CSV ({exc})") from exc
+    if not any(h.strip() for h in header):
+        raise ExtractError(f"{path.name}: the file is empty (no header row)")
+    if any(ord(ch) < 32 and ch != "\t" for h in header for ch in h):
+        raise ExtractError(f"{path.name}: wrong header: the first line holds binary data, not column names "
+                           "(not a CSV export; a workbook saved with a .csv name?)")
+    blank = [str(i + 1) for i, h in enumerate(header) if not h.strip()]
+    if blank:
+        raise ExtractError(f"{path.name}: header column(s) {', '.join(blank)} have no name")
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise ExtractError(f"{path.name}: column header(s) repeated: {', '.join(repeated)}")
+    return header
+
+
 def csv_reader(delimiter: str = ",") -> Reader:
     """A streaming DuckDB CSV reader: UTF-8 (a byte-order mark is fine), header row, every value text."""
 
     def read(path: Path, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        if path.stat().st_size == 0:
-            raise ExtractError(f"{path.name}: the file is empty (no header row)")
+        headers = _csv_header(path, delimiter)
         # No `_line` column: a window function numbering rows would force the whole landing onto one
         # thread. The core materialises the checked rows in file order and numbers them from rowid
         # (line = rowid + 2, after the header); quoted fields with embedded newlines would shift it.
+        # The dialect is declared (RFC 4180, every column text) rather than sniffed: DuckDB's sniffer
+        # samples the file each time the relation is bound, ~0.3 s per file whatever its size.
+        columns = "{" + ", ".join(f"{_sql_string(h)}: 'VARCHAR'" for h in headers) + "}"
         try:
             return con.sql(
-                f"select * from read_csv({_sql_string(str(path))}, all_varchar = true, header = true, "
-                f"delim = {_sql_string(delimiter)}, strict_mode = true, auto_detect = true)")
+                f"select * from read_csv({_sql_string(str(path))}, columns = {columns}, header = true, "
+                f"delim = {_sql_string(delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
+                f"auto_detect = false)")
         except duckdb.Error as exc:
             raise ExtractError(f"{path.name}: not a readable CSV extract: {str(exc).splitlines()[0]}") from exc
 

@@ -122,14 +122,32 @@ def test_a_wrong_header_rejects_the_file_naming_it_and_the_column(settings):
     assert landed(settings) == []
 
 
-@pytest.mark.parametrize("content, problem", [(b"", "the file is empty"),
-                                               (b"PK\x03\x04\x14\x00\x06\x00binary", "wrong header")])
+REPEATED = ",".join(HEADERS + ["Band"]).encode()
+RAGGED = (",".join(HEADERS) + "\n" + ",".join(["x"] * (len(HEADERS) + 1)) + "\n").encode()
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "the file is empty"),
+    (b"PK\x03\x04\x14\x00\x06\x00binary", "wrong header"),
+    (REPEATED, "column header(s) repeated: Band"),
+    (RAGGED, "CSV Error on Line: 2; Expected Number of Columns: 16 Found: 17"),
+])
 def test_unusable_files_are_rejected(settings, content, problem):
     folder = settings.inbox / "hr_recruitment"
     folder.mkdir(parents=True)
     (folder / "trac_vacancies.csv").write_bytes(content)
     [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
     assert load.status == "rejected" and problem in load.problem and "trac_vacancies.csv" in load.problem
+
+
+def test_quoted_fields_keep_their_delimiters_and_quotes(settings):
+    row = vacancy("0000001", **{"Job Title": 'Porter, "night" shift'})
+    write_extract(settings.inbox / "hr_recruitment", "trac_vacancies.csv", [row])
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert (load.status, load.rows_landed) == ("landed", 1)
+    with duckdb.connect() as con:
+        titles = con.execute("select job_title from read_parquet(?)", [load.landing_path]).fetchall()
+    assert titles == [('Porter, "night" shift',)]
 
 
 def test_the_same_file_twice_lands_once(settings):
