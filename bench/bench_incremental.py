@@ -2,7 +2,8 @@
 full refresh, in one run (issue 5). Target: the incremental run's dbt time <= 10 % of the full refresh's,
 with dbt's fixed start-up (interpreter, imports, parse) excluded from both and reported apart.
 
-Set-up: the ED plugin's synthetic extract (three years, ~700k attendances) is landed through the real
+Set-up: the ED plugin's synthetic extract (three years, ~700k attendances at the trust's volume, then
+again at four times that volume) is landed through the real
 landing code, except its last day, which is held back as tonight's extract. Then, in one temporary
 KPO_HOME: `dbt run --full-refresh` of the ED models (staging → incremental fact → incremental monthly
 and daily statistics → metric rows), land the held-back day, `dbt run` again. dbt time is the run's own
@@ -24,6 +25,7 @@ import duckdb
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "incremental.json"
 MAX_RATIO = 0.10
+SCALES = (1.0, 4.0)
 SELECT = ["--select", "path:plugin_models/ed_attendances"]
 
 
@@ -53,7 +55,8 @@ def dbt_run(settings, args: list[str]) -> dict:
             "nodes": nodes}
 
 
-def main() -> None:
+def measure(scale: float) -> dict:
+    """One history of three years at `scale` × the trust's volume: full refresh, idle run, one new day."""
     from pipelines.dbt_assembly import ensure_manifest
     from pipelines.landing import land_inbox
     from pipelines.reference import load_reference
@@ -66,7 +69,8 @@ def main() -> None:
         settings = Settings(home=Path(temp), pseudonymisation_key="bench")
         settings.export_environment()
         inbox = settings.inbox / ed.name
-        ed.generate(SyntheticRequest(inbox, seed=42, projects=load_reference(registry.discover()).projects))
+        ed.generate(SyntheticRequest(inbox, seed=42, scale=scale,
+                                     projects=load_reference(registry.discover()).projects))
         tonight = hold_back_last_day(inbox)
         history = sum(load.rows_landed for t in ed.tables for load in land_inbox(settings, ed, t, dt.date(2024, 1, 1)))
         ensure_manifest(settings, registry.discover())
@@ -77,26 +81,39 @@ def main() -> None:
         incremental = dbt_run(settings, SELECT)
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             rows = con.execute("select count(*) from fct_ed_attendances").fetchall()[0][0]
-    ratio = incremental["dbt_s"] / full["dbt_s"]
-    # dbt's own per-model cost (macros, DDL, transactions) does not depend on the data: a run with nothing
-    # new measures it, and the work proportional to the data is what remains above it.
-    marginal = (incremental["dbt_s"] - idle["dbt_s"]) / (full["dbt_s"] - idle["dbt_s"])
-    result = {"benchmark": "incremental", "history_rows": history, "new_rows": new, "fact_rows": rows,
-              "full_refresh": full, "incremental": incremental, "idle": idle, "ratio": ratio,
-              "marginal_ratio": marginal, "target": MAX_RATIO,
-              "passed": ratio <= MAX_RATIO and rows == history + new}
+    # dbt's own per-model cost (macros, DDL, metadata queries, transactions) does not depend on the data:
+    # a run with nothing new measures it, and the work proportional to the data is what remains above it.
+    return {"scale": scale, "history_rows": history, "new_rows": new, "fact_rows": rows,
+            "full_refresh": full, "incremental": incremental, "idle": idle,
+            "ratio": incremental["dbt_s"] / full["dbt_s"],
+            "marginal_ratio": (incremental["dbt_s"] - idle["dbt_s"]) / (full["dbt_s"] - idle["dbt_s"]),
+            "complete": rows == history + new}
+
+
+def main() -> None:
+    # The trust's volume (~640 attendances a day over LGI and SJUH), then four times that: the incremental
+    # run should stay flat while the full refresh grows with the history.
+    runs = [measure(scale) for scale in SCALES]
+    realistic = runs[0]
+    result = {"benchmark": "incremental", "runs": runs, "ratio": realistic["ratio"], "target": MAX_RATIO,
+              "passed": realistic["ratio"] <= MAX_RATIO and all(r["complete"] for r in runs)}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"ED history {history:,} attendances landed, then one new day of {new:,}; fact holds {rows:,} rows")
-    print(f"{'':28}{'dbt time s':>11}{'fixed start-up s':>18}{'wall s':>9}")
-    for name, run in (("full refresh", full), ("incremental (one new day)", incremental),
-                      ("incremental (nothing new)", idle)):
-        print(f"{name:28}{run['dbt_s']:>11.2f}{run['startup_s']:>18.2f}{run['wall_s']:>9.2f}")
-    slowest = sorted(incremental["nodes"].items(), key=lambda item: -item[1])[:4]
-    print("incremental nodes: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest))
-    print(f"work above dbt's per-model cost: one new day {incremental['dbt_s'] - idle['dbt_s']:.2f} s, "
-          f"full history {full['dbt_s'] - idle['dbt_s']:.2f} s ({100 * marginal:.1f} %)")
-    print(f"{'PASS' if result['passed'] else 'FAIL'}: incremental dbt time is {100 * ratio:.1f} % of the full "
-          f"refresh's (target <= {100 * MAX_RATIO:.0f} %); written to {RESULTS}")
+    print(f"{'':36}{'dbt time s':>11}{'fixed start-up s':>18}{'wall s':>9}")
+    for run in runs:
+        print(f"{run['scale']:g}x volume: {run['history_rows']:,} attendances over three years, then one new day of "
+              f"{run['new_rows']:,}; the fact holds {run['fact_rows']:,} rows")
+        for name in ("full refresh", "incremental (one new day)", "incremental (nothing new)"):
+            measured = run[{"full refresh": "full_refresh", "incremental (one new day)": "incremental",
+                            "incremental (nothing new)": "idle"}[name]]
+            print(f"  {name:34}{measured['dbt_s']:>11.2f}{measured['startup_s']:>18.2f}{measured['wall_s']:>9.2f}")
+        slowest = sorted(run["incremental"]["nodes"].items(), key=lambda item: -item[1])[:4]
+        print("  incremental nodes: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest))
+        print(f"  incremental / full refresh {100 * run['ratio']:.1f} %; above dbt's per-model cost (the idle run): "
+              f"one new day {run['incremental']['dbt_s'] - run['idle']['dbt_s']:.2f} s, full history "
+              f"{run['full_refresh']['dbt_s'] - run['idle']['dbt_s']:.2f} s ({100 * run['marginal_ratio']:.1f} %)")
+    print(f"{'PASS' if result['passed'] else 'FAIL'}: at the trust's volume the incremental dbt time is "
+          f"{100 * realistic['ratio']:.1f} % of the full refresh's (target <= {100 * MAX_RATIO:.0f} %); "
+          f"written to {RESULTS}")
     if not result["passed"]:
         raise SystemExit(1)
