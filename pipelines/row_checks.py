@@ -76,7 +76,7 @@ def raw_value(column: Column, header: str | None) -> str:
     value = f"cast({quote_ident(header)} as varchar)"
     if column.type != "string":
         return f"nullif({value}, '')"
-    return (f"case when {value} = '' then null when {value}[1] = ' ' or {value}[-1] = ' ' "
+    return (f"case when {value} = '' then null when prefix({value}, ' ') or suffix({value}, ' ') "
             f"then nullif(trim({value}), '') else {value} end")
 
 
