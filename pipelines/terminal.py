@@ -57,7 +57,10 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
                         str(source.files_rejected), str(source.rows_landed), str(source.rows_quarantined))
     console.print(sources)
     failed = summary.checks_failed
-    console.print(f"checks: {len(summary.checks) - len(failed)} passed, {len(failed)} failed")
+    warnings = [c for c in failed if c["severity"] == "WARN"]
+    blocking = len(failed) - len(warnings)
+    console.print(f"checks: {len(summary.checks) - len(failed)} passed, {len(warnings)} warning(s) "
+                  f"(do not block publication), {blocking} failed")
     for check in failed:
         colour = "yellow" if check["severity"] == "WARN" else "red"
         console.print(f"  [{colour}]{check['severity']} {check['asset']} {check['check']}: "

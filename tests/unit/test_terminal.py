@@ -1,0 +1,55 @@
+"""The one-screen summary at the end of `kpo run` / `kpo demo` (issue 7): rows landed and quarantined
+per source, checks passed / warnings / failed, the publication and where to find it."""
+
+from pathlib import Path
+
+from rich.console import Console
+
+from pipelines.runner import RunSummary, SourceSummary
+from pipelines.settings import Settings
+from pipelines.terminal import print_summary
+
+
+def check(name: str, passed: bool, severity: str = "ERROR", description: str = "") -> dict:
+    return {"asset": "landing/ed_attendances/attendances", "check": name, "passed": passed,
+            "severity": severity, "description": description}
+
+
+def render(summary: RunSummary, settings: Settings) -> str:
+    console = Console(record=True, width=160, color_system=None)
+    print_summary(console, summary, settings)
+    return console.export_text()
+
+
+def test_a_published_run_lists_sources_checks_and_paths(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    (settings.published / "docs").mkdir(parents=True)
+    (settings.published / "report.html").write_text("<html></html>")
+    (settings.published / "docs" / "index.html").write_text("<html></html>")
+    summary = RunSummary(run_id="abcdef0123456789", load_date="2024-03-01", success=True,
+                         publication_id="20240301T020000Z-abcdef01")
+    summary.sources["ed_attendances/attendances"] = SourceSummary(
+        "ed_attendances/attendances", files_landed=3, rows_landed=1234, rows_quarantined=5)
+    summary.checks = [check("gx_attendances", True), check("row_count", True),
+                      check("identifiers_valid", False, "WARN", "12 of 1234 rows have a missing NHS number")]
+    text = render(summary, settings)
+    row = next(line for line in text.splitlines() if "ed_attendances/attendances" in line and "│" in line)
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == ["ed_attendances/attendances", "3", "0", "0",
+                                                              "1234", "5"]
+    assert "checks: 2 passed, 1 warning(s) (do not block publication), 0 failed" in text
+    assert "WARN landing/ed_attendances/attendances identifiers_valid: 12 of 1234 rows" in text
+    assert "published 20240301T020000Z-abcdef01" in text
+    assert str(settings.published / "report.html") in text
+    assert str(settings.published / "docs" / "index.html") in text
+
+
+def test_a_failed_run_says_nothing_was_published(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    summary = RunSummary(run_id="abcdef0123456789", load_date="2024-03-01", success=False,
+                         failures=["publication refused: mart_metric_spc gx: lpl above mean"])
+    summary.checks = [check("gx_mart_metric_spc", False, "ERROR", "lpl above mean")]
+    text = render(summary, settings)
+    assert "checks: 0 passed, 0 warning(s) (do not block publication), 1 failed" in text
+    assert "ERROR landing/ed_attendances/attendances gx_mart_metric_spc: lpl above mean" in text
+    assert "publication refused" in text
+    assert f"run failed: nothing was published; {settings.published} is unchanged" in text
