@@ -71,6 +71,11 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
         if full_refresh and not config.full_refresh:
             context.log.info("the dbt project changed since the last build: incremental models are rebuilt")
         args = ["build", *(["--full-refresh"] if full_refresh else [])]
+        if not full_refresh:
+            # dbt unit tests check model logic on fixed inputs, so they only need to run when that logic
+            # changes — which is exactly when a full refresh happens (new fingerprint, or asked for).
+            args += ["--exclude-resource-type", "unit_test"]
+            context.log.info("dbt unit tests passed on this code at its last full build: not run again")
         # A fixed target path (not dagster-dbt's per-invocation one) keeps dbt's partial parse warm.
         target = settings.dbt_build_dir / "target"
         try:

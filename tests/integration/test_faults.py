@@ -50,6 +50,10 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 600) -> Non
         time.sleep(0.2)
 
 
+def finished_line(log: Path) -> str:
+    return next(line for line in log.read_text().splitlines() if line.startswith("Finished running"))
+
+
 def every_mart_reads(home: Path) -> None:
     with duckdb.connect(str(home / "published" / "kpo.duckdb"), read_only=True) as con:
         tables = [r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()]
@@ -62,6 +66,7 @@ def test_killed_runs_never_reach_bi_users_and_the_next_run_recovers(tmp_path):
     home = tmp_path / "home"
     result = kpo(home, "demo", "--scale", "0.1")
     assert result.returncode == 0, result.stdout[-3000:]
+    [demo_log] = (home / "logs").glob("run-*.log")
     first = tree_digest(home / "published")
     assert kpo(home, "generate", "--seed", "7", "--scale", "0.1").returncode == 0  # new extracts to load
     for point in POINTS:
@@ -90,6 +95,9 @@ def test_killed_runs_never_reach_bi_users_and_the_next_run_recovers(tmp_path):
     assert '"before"' in views
     snapshot = json.loads(views)
     assert snapshot["before"] == snapshot["after"]  # the reader kept the complete previous publication
+    # dbt unit tests ran with the first (full) build and are not repeated while the code is unchanged
+    final_log = max((home / "logs").glob("run-*.log"), key=lambda log: log.stat().st_mtime)
+    assert "unit tests" in finished_line(demo_log) and "unit tests" not in finished_line(final_log)
     second = tree_digest(home / "published")
     assert second != first
     every_mart_reads(home)
