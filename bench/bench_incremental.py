@@ -103,9 +103,9 @@ def main() -> None:
     for run in runs:
         print(f"{run['scale']:g}x volume: {run['history_rows']:,} attendances over three years, then one new day of "
               f"{run['new_rows']:,}; the fact holds {run['fact_rows']:,} rows")
-        for name in ("full refresh", "incremental (one new day)", "incremental (nothing new)"):
-            measured = run[{"full refresh": "full_refresh", "incremental (one new day)": "incremental",
-                            "incremental (nothing new)": "idle"}[name]]
+        for name, key in (("full refresh", "full_refresh"), ("incremental (one new day)", "incremental"),
+                          ("incremental (nothing new)", "idle")):
+            measured = run[key]
             print(f"  {name:34}{measured['dbt_s']:>11.2f}{measured['startup_s']:>18.2f}{measured['wall_s']:>9.2f}")
         slowest = sorted(run["incremental"]["nodes"].items(), key=lambda item: -item[1])[:4]
         print("  incremental nodes: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest))

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.settings import Settings
+from pipelines.typing_sql import quote_ident, quote_literal
 from plugins.contract import Plugin
 
 LANDING_PREFIX = "landing__"
@@ -159,33 +160,30 @@ def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame], project_dir:
     return result
 
 
+def _query_batches(database: Path | None, sql: str, batch_rows: int) -> Iterator[pd.DataFrame]:
+    """`sql` as pandas batches of up to `batch_rows` rows (in-memory DuckDB when `database` is None, else
+    that file read-only). An empty result still yields one empty, typed batch: table-level expectations
+    (row counts) need a batch to judge."""
+    import duckdb
+
+    with duckdb.connect(str(database) if database else ":memory:", read_only=database is not None) as con:
+        reader = con.execute(sql).fetch_record_batch(batch_rows)
+        empty = True
+        for batch in reader:
+            empty = False
+            yield batch.to_pandas()
+        if empty:
+            yield reader.schema.empty_table().to_pandas()
+
+
 def parquet_batches(files: list[Path], batch_rows: int) -> Iterator[pd.DataFrame]:
     """The landed files as batches of up to `batch_rows` rows across file boundaries: a month of daily
     ED extracts is a few batches, not one GX validation (~0.15 s of fixed cost each) per file."""
-    import duckdb
-
     if not files:
         return
-    paths = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
-    with duckdb.connect() as con:
-        reader = con.execute(f"select * from read_parquet({paths}, union_by_name = true)"
-                             ).fetch_record_batch(batch_rows)
-        empty = True
-        for batch in reader:
-            empty = False
-            yield batch.to_pandas()
-        if empty:  # a load of header-only extracts: table-level expectations still judge it
-            yield reader.schema.empty_table().to_pandas()
+    paths = ", ".join(quote_literal(str(f)) for f in files)
+    yield from _query_batches(None, f"select * from read_parquet([{paths}], union_by_name = true)", batch_rows)
 
 
 def warehouse_batches(settings: Settings, relation: str, batch_rows: int) -> Iterator[pd.DataFrame]:
-    import duckdb
-
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        reader = con.execute(f'select * from "{relation}"').fetch_record_batch(batch_rows)
-        empty = True
-        for batch in reader:
-            empty = False
-            yield batch.to_pandas()
-        if empty:  # table-level expectations (row counts) still need a batch to judge
-            yield reader.schema.empty_table().to_pandas()
+    yield from _query_batches(settings.warehouse, f"select * from {quote_ident(relation)}", batch_rows)

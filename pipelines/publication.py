@@ -28,6 +28,7 @@ import duckdb
 
 from pipelines import faults
 from pipelines.settings import REPO_ROOT, Settings
+from pipelines.typing_sql import quote_literal
 
 # Readable by DuckDB 1.4+ clients, i.e. the drivers bundled in BI tools (DuckDB 2.0 files are not).
 STORAGE_VERSION = "v1.4.0"
@@ -58,21 +59,17 @@ def code_version() -> str:
     return f"kpo {version('kpo')}" + (f" ({sha})" if sha else "")
 
 
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def write_database(settings: Settings, staging: Path, models: list[str], docs: dict[str, dict]) -> dict[str, int]:
     """Copy the published models from the build into a DuckDB-1.4-readable file, with descriptions."""
     rows = {}
     with duckdb.connect() as con:
-        con.execute(f"attach {_sql_literal(str(settings.warehouse))} as build (read_only)")
-        con.execute(f"attach {_sql_literal(str(staging / 'kpo.duckdb'))} as pub (storage_version '{STORAGE_VERSION}')")
+        con.execute(f"attach {quote_literal(str(settings.warehouse))} as build (read_only)")
+        con.execute(f"attach {quote_literal(str(staging / 'kpo.duckdb'))} as pub (storage_version '{STORAGE_VERSION}')")
         (staging / "parquet").mkdir()
         for model in models:
             con.execute(f'create table pub.main."{model}" as select * from build.main."{model}"')
             faults.pause("publish_copy")
-            parquet = _sql_literal(str(staging / "parquet" / f"{model}.parquet"))
+            parquet = quote_literal(str(staging / "parquet" / f"{model}.parquet"))
             con.execute(f'copy build.main."{model}" to {parquet} (format parquet, compression zstd)')
             rows[model] = con.execute(f'select count(*) from pub.main."{model}"').fetchall()[0][0]
             _comment(con, model, docs.get(model, {}))
@@ -96,10 +93,10 @@ def write_share_pack(settings: Settings, staging: Path, share_models: list[str],
     folder = staging / "share"
     folder.mkdir()
     with duckdb.connect() as con:
-        con.execute(f"attach {_sql_literal(str(settings.warehouse))} as build (read_only)")
+        con.execute(f"attach {quote_literal(str(settings.warehouse))} as build (read_only)")
         for model in share_models:
             for suffix, options in (("parquet", "format parquet, compression zstd"), ("csv", "format csv, header")):
-                target = _sql_literal(str(folder / f"{model}.{suffix}"))
+                target = quote_literal(str(folder / f"{model}.{suffix}"))
                 con.execute(f'copy (select * from build.main."{model}") to {target} ({options})')
             rows[model] = con.execute(f'select count(*) from build.main."{model}"').fetchall()[0][0]
     (folder / "README.txt").write_text(SHARE_README.format(publication_id=publication_id))
@@ -108,10 +105,10 @@ def write_share_pack(settings: Settings, staging: Path, share_models: list[str],
 
 def _comment(con: duckdb.DuckDBPyConnection, model: str, doc: dict) -> None:
     if doc.get("description"):
-        con.execute(f'comment on table pub.main."{model}" is {_sql_literal(doc["description"])}')
+        con.execute(f'comment on table pub.main."{model}" is {quote_literal(doc["description"])}')
     for column, text in doc.get("columns", {}).items():
         if text:
-            con.execute(f'comment on column pub.main."{model}"."{column}" is {_sql_literal(text)}')
+            con.execute(f'comment on column pub.main."{model}"."{column}" is {quote_literal(text)}')
 
 
 def _fsync_tree(root: Path) -> None:
