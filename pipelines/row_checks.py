@@ -12,8 +12,11 @@ import duckdb
 
 from pipelines.typing_sql import (
     checked_columns,
+    is_enumerated,
     landed_select,
-    nhs_digits_expression,
+    member_expression,
+    member_ref,
+    nhs_integer_expression,
     nhs_valid_expression,
     problems_expression,
     pseudonym_joins,
@@ -86,9 +89,10 @@ def checked_query(table: Table, mapping: dict, numbered: bool) -> str:
     out: the quarantine file gets their pseudonyms)."""
     raw_cols = ", ".join(raw_value(c, mapping[c.name]) + f" as raw__{c.name}" for c in table.columns)
     nhs = [c for c in table.columns if c.identifier == "nhs_number"]
-    digits_cols = "".join(f", {nhs_digits_expression(c)} as {c.name}__digits" for c in nhs)
+    digits_cols = "".join(f", {nhs_integer_expression(c)} as {c.name}__integer" for c in nhs)
     typed_cols = ", ".join(f"{typed_expression(c)} as {quote_ident(c.name)}" for c in table.columns)
     valid_cols = "".join(f", {nhs_valid_expression(c)} as {c.name}__valid" for c in nhs)
+    valid_cols += "".join(f", {member_expression(c)} as {member_ref(c)}" for c in table.columns if is_enumerated(c))
     reasons, concerned = problems_expression(table)
     kept = ", ".join(f"{sql} as {quote_ident(name)}" for name, sql in checked_columns(table))
     record_fields = ", ".join(f"{quote_literal(c.source_header)}, raw__{c.name}"

@@ -3,11 +3,17 @@
 import hashlib
 import hmac
 import random
+import re
 
 import duckdb
 import pytest
 
-from pipelines.typing_sql import hmac_sha256_expression, nhs_digits_expression, nhs_valid_expression
+from pipelines.typing_sql import (
+    hmac_sha256_expression,
+    identifier_text,
+    nhs_integer_expression,
+    nhs_valid_expression,
+)
 from plugins import nhs_number
 from plugins.contract import Column
 
@@ -42,14 +48,16 @@ def test_synthetic_numbers_are_valid_and_never_issued():
 def test_sql_check_agrees_with_python():
     column = Column("nhs_number", "string", "", identifier="nhs_number")
     rng = random.Random(1)
-    candidates = [f"{rng.randrange(10**10):010d}" for _ in range(2000)] + ["943 476 5919", "943-476-5919", None]
+    candidates = [f"{rng.randrange(10**10):010d}" for _ in range(2000)] + [
+        "943 476 5919", "943-476-5919", "943\t476 591-9", "9 4 3 4 7 6 5 9 1 9", "0000000051", "+943476591",
+        "94347659.9", "943476591Ù", None]
     with duckdb.connect() as con:
         con.execute("create table t (raw__nhs_number varchar)")
         con.executemany("insert into t values (?)", [(c,) for c in candidates])
         rows = con.execute(f"select raw__nhs_number, {nhs_valid_expression(column)} from "
-                           f"(select *, {nhs_digits_expression(column)} as nhs_number__digits from t)").fetchall()
+                           f"(select *, {nhs_integer_expression(column)} as nhs_number__integer from t)").fetchall()
     for raw, valid in rows:
-        expected = raw is not None and nhs_number.is_valid(raw.replace(" ", "").replace("-", ""))
+        expected = raw is not None and nhs_number.is_valid(re.sub(r"[\s-]", "", raw))
         assert valid == expected, raw
 
 
@@ -59,3 +67,13 @@ def test_sql_hmac_matches_python_hmac(key):
     with duckdb.connect() as con:
         got = [con.execute(f"select {hmac_sha256_expression('?', key)}", [v]).fetchall()[0][0] for v in values]
     assert got == [hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in values]
+
+
+def test_nhs_key_hashes_the_ten_digits_leading_zeros_kept():
+    # The key is the digits as a BIGINT; the pseudonym must still be the HMAC of the ten-digit text.
+    column = Column("nhs_number", "string", "", identifier="nhs_number")
+    key = b"k" * 32
+    with duckdb.connect() as con:
+        got = con.execute(f"select {hmac_sha256_expression(identifier_text(column, 'cast(? as bigint)'), key)}",
+                          ["0000000051"]).fetchall()[0][0]
+    assert got == hmac.new(key, b"0000000051", hashlib.sha256).hexdigest()
