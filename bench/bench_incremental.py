@@ -44,15 +44,27 @@ def hold_back_last_day(inbox: Path) -> Path:
 
 
 def dbt_run(settings, args: list[str]) -> dict:
+    """One `dbt run`, timed three ways: wall time; dbt's own elapsed time (run_results.json), the rest being
+    fixed start-up; and the time DuckDB spent executing each model's SQL (dbt's debug file log records every
+    statement's duration) - the work, apart from dbt's per-model cost of rendering and bookkeeping."""
     from pipelines.dbt_assembly import run_dbt
 
+    log = settings.dbt_build_dir / "logs" / "dbt.log"
+    log.unlink(missing_ok=True)
     started = time.perf_counter()
-    run_dbt(settings, ["run", *args])
+    run_dbt(settings, ["run", "--log-format-file", "json", "--log-level-file", "debug", *args])
     wall = time.perf_counter() - started
     results = json.loads((settings.dbt_build_dir / "target" / "run_results.json").read_text())
     nodes = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 3) for r in results["results"]}
+    sql = {name: 0.0 for name in nodes}
+    for line in log.read_text().splitlines():
+        event = json.loads(line)
+        if event["info"]["name"] == "SQLQueryStatus":
+            name = (event["data"].get("node_info") or {}).get("node_name")
+            if name in sql:   # statements outside a model (cache, connection set-up) are start-up
+                sql[name] += event["data"]["elapsed"]
     return {"wall_s": wall, "dbt_s": results["elapsed_time"], "startup_s": wall - results["elapsed_time"],
-            "nodes": nodes}
+            "sql_s": sum(sql.values()), "nodes": nodes, "node_sql_s": {k: round(v, 3) for k, v in sql.items()}}
 
 
 def measure(scale: float) -> dict:
@@ -87,6 +99,7 @@ def measure(scale: float) -> dict:
             "full_refresh": full, "incremental": incremental, "idle": idle,
             "ratio": incremental["dbt_s"] / full["dbt_s"],
             "marginal_ratio": (incremental["dbt_s"] - idle["dbt_s"]) / (full["dbt_s"] - idle["dbt_s"]),
+            "sql_ratio": incremental["sql_s"] / full["sql_s"],
             "complete": rows == history + new}
 
 
@@ -99,18 +112,22 @@ def main() -> None:
               "passed": realistic["ratio"] <= MAX_RATIO and all(r["complete"] for r in runs)}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{'':36}{'dbt time s':>11}{'fixed start-up s':>18}{'wall s':>9}")
+    print(f"{'':36}{'dbt time s':>11}{'of which SQL s':>16}{'fixed start-up s':>18}{'wall s':>9}")
     for run in runs:
         print(f"{run['scale']:g}x volume: {run['history_rows']:,} attendances over three years, then one new day of "
               f"{run['new_rows']:,}; the fact holds {run['fact_rows']:,} rows")
         for name, key in (("full refresh", "full_refresh"), ("incremental (one new day)", "incremental"),
                           ("incremental (nothing new)", "idle")):
             measured = run[key]
-            print(f"  {name:34}{measured['dbt_s']:>11.2f}{measured['startup_s']:>18.2f}{measured['wall_s']:>9.2f}")
-        slowest = sorted(run["incremental"]["nodes"].items(), key=lambda item: -item[1])[:4]
-        print("  incremental nodes: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest))
-        print(f"  incremental / full refresh {100 * run['ratio']:.1f} %; above dbt's per-model cost (the idle run): "
-              f"one new day {run['incremental']['dbt_s'] - run['idle']['dbt_s']:.2f} s, full history "
+            print(f"  {name:34}{measured['dbt_s']:>11.2f}{measured['sql_s']:>16.2f}{measured['startup_s']:>18.2f}"
+                  f"{measured['wall_s']:>9.2f}")
+        incremental = run["incremental"]
+        slowest = sorted(incremental["nodes"].items(), key=lambda item: -item[1])[:4]
+        print("  incremental nodes: " + ", ".join(f"{name} {seconds:.2f} s (SQL {incremental['node_sql_s'][name]:.2f})"
+                                                for name, seconds in slowest))
+        print(f"  incremental / full refresh: dbt time {100 * run['ratio']:.1f} %, SQL executed "
+              f"{100 * run['sql_ratio']:.1f} %; above an idle run: one new day "
+              f"{run['incremental']['dbt_s'] - run['idle']['dbt_s']:.2f} s, full history "
               f"{run['full_refresh']['dbt_s'] - run['idle']['dbt_s']:.2f} s ({100 * run['marginal_ratio']:.1f} %)")
     print(f"{'PASS' if result['passed'] else 'FAIL'}: at the trust's volume the incremental dbt time is "
           f"{100 * realistic['ratio']:.1f} % of the full refresh's (target <= {100 * MAX_RATIO:.0f} %); "

@@ -167,7 +167,7 @@ def _query_batches(database: Path | None, sql: str, batch_rows: int) -> Iterator
     import duckdb
 
     with duckdb.connect(str(database) if database else ":memory:", read_only=database is not None) as con:
-        reader = con.execute(sql).fetch_record_batch(batch_rows)
+        reader = con.execute(sql).to_arrow_reader(batch_rows)
         empty = True
         for batch in reader:
             empty = False

@@ -1,27 +1,39 @@
 -- Monthly ED statistics per scope (department, RAU) and series (trust, site): counts for the rates and
 -- the median and 95th percentile over attendances. Incremental: a nightly run recomputes only the months
 -- that received attendances since the last build (a month of rows, not three years); every statistic of a
--- recomputed month is taken over all its attendances, so medians stay exact.
+-- recomputed month is taken over all its attendances, so medians stay exact. The months are looked up first
+-- and written into the query as constants, so DuckDB's zone maps skip the fact's other row groups.
 -- depends_on: {{ ref('stg_ed_attendances__attendances') }}
+{%- set touched = [] %}
+{%- if is_incremental() and execute %}
+{%- set watermark = run_query("select max(last_loaded_at) from " ~ this).columns[0].values()[0] %}
+{%- set touched_query %}
+select distinct cast({{ dbt.date_trunc('month', 'arrived_at') }} as date) as arrival_month
+from {{ ref('stg_ed_attendances__attendances') }}
+{%- if watermark is not none %}
+where loaded_at > timestamp '{{ watermark }}'
+{%- endif %}
+order by arrival_month
+{%- endset %}
+{%- set touched = run_query(touched_query).columns[0].values() | map('string') | list %}
+{%- endif %}
 with
 
 scoped as (
     select * from {{ ref('int_ed_attendances_scoped') }}
 ),
 
-{% if is_incremental() -%}
-touched as (
-    -- read from the landed files (pruned by load time), not the whole fact
-    select distinct cast({{ dbt.date_trunc('month', 'arrived_at') }} as date) as arrival_month
-    from {{ ref('stg_ed_attendances__attendances') }}
-    where loaded_at > (select max(last_loaded_at) from {{ this }})
-),
-
-{% endif -%}
 selected as (
     select * from scoped
     {%- if is_incremental() %}
-    where arrival_month in (select touched.arrival_month from touched)
+    {%- if touched %}
+    where
+        arrival_date >= date '{{ touched[0] }}'
+        and arrival_date < {{ dbt.dateadd('month', 1, "date '" ~ touched[-1] ~ "'") }}
+        and arrival_month in ({% for month in touched %}date '{{ month }}'{{ ", " if not loop.last }}{% endfor %})
+    {%- else %}
+    where false  -- nothing landed since the last build
+    {%- endif %}
     {%- endif %}
 ),
 

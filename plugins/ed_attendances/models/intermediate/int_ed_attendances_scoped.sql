@@ -1,13 +1,15 @@
 -- Each attendance once per metric scope and series it counts in: the whole department (`ed`) and, for
 -- RAU attendances, the Rapid Assessment Unit (`ed_rau`); trust-wide and for its site. The monthly and
 -- daily metric rows aggregate this, so both grains count the same attendances.
+-- `not materialized`: each CTE is read twice, and DuckDB would otherwise materialise it whole, which
+-- hides the incremental models' date filters from the fact's zone maps (three years read for one day).
 with
 
-attendances as (
+attendances as not materialized (
     select * from {{ ref('fct_ed_attendances') }}
 ),
 
-scoped as (
+scoped as not materialized (
     select
         'ed' as metric_prefix,
         attendances.*
