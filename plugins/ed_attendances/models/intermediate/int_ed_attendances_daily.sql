@@ -5,16 +5,9 @@
 -- depends_on: {{ ref('stg_ed_attendances__attendances') }}
 {%- set touched = [] %}
 {%- if is_incremental() and execute %}
-{%- set watermark = run_query("select max(last_loaded_at) from " ~ this).columns[0].values()[0] %}
-{%- set touched_query %}
-select distinct cast(arrived_at as date) as arrival_date
-from {{ ref('stg_ed_attendances__attendances') }}
-{%- if watermark is not none %}
-where loaded_at > timestamp '{{ watermark }}'
-{%- endif %}
-order by arrival_date
-{%- endset %}
-{%- set touched = run_query(touched_query).columns[0].values() | map('string') | list %}
+{%- set touched = kpo_values_landed_since(
+    ref('stg_ed_attendances__attendances'), 'cast(arrived_at as date)',
+    kpo_watermark(this, 'last_loaded_at')) %}
 {%- endif %}
 with
 
@@ -28,7 +21,7 @@ selected as (
     {%- if touched %}
     where
         arrival_date between date '{{ touched[0] }}' and date '{{ touched[-1] }}'
-        and arrival_date in ({% for day in touched %}date '{{ day }}'{{ ", " if not loop.last }}{% endfor %})
+        and arrival_date in ({{ kpo_date_list(touched) }})
     {%- else %}
     where false  -- nothing landed since the last build
     {%- endif %}

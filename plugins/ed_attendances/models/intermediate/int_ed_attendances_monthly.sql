@@ -6,16 +6,9 @@
 -- depends_on: {{ ref('stg_ed_attendances__attendances') }}
 {%- set touched = [] %}
 {%- if is_incremental() and execute %}
-{%- set watermark = run_query("select max(last_loaded_at) from " ~ this).columns[0].values()[0] %}
-{%- set touched_query %}
-select distinct cast({{ dbt.date_trunc('month', 'arrived_at') }} as date) as arrival_month
-from {{ ref('stg_ed_attendances__attendances') }}
-{%- if watermark is not none %}
-where loaded_at > timestamp '{{ watermark }}'
-{%- endif %}
-order by arrival_month
-{%- endset %}
-{%- set touched = run_query(touched_query).columns[0].values() | map('string') | list %}
+{%- set touched = kpo_values_landed_since(
+    ref('stg_ed_attendances__attendances'), 'cast(' ~ dbt.date_trunc('month', 'arrived_at') ~ ' as date)',
+    kpo_watermark(this, 'last_loaded_at')) %}
 {%- endif %}
 with
 
@@ -30,7 +23,7 @@ selected as (
     where
         arrival_date >= date '{{ touched[0] }}'
         and arrival_date < {{ dbt.dateadd('month', 1, "date '" ~ touched[-1] ~ "'") }}
-        and arrival_month in ({% for month in touched %}date '{{ month }}'{{ ", " if not loop.last }}{% endfor %})
+        and arrival_month in ({{ kpo_date_list(touched) }})
     {%- else %}
     where false  -- nothing landed since the last build
     {%- endif %}

@@ -7,10 +7,7 @@
 -- `kpo run --full-refresh` rebuilds it from every landed version. The last load kept here is looked up
 -- first and written into the query as a constant, so DuckDB skips older landed files from their Parquet
 -- statistics instead of reading every file's load time.
-{%- set watermark = none %}
-{%- if is_incremental() and execute %}
-    {%- set watermark = run_query("select max(loaded_at) from " ~ this).columns[0].values()[0] %}
-{%- endif %}
+{%- set watermark = kpo_watermark(this, 'loaded_at') if is_incremental() and execute else none %}
 with
 
 landed as (
