@@ -89,18 +89,18 @@ def checked_query(table: Table, mapping: dict, numbered: bool) -> str:
     out: the quarantine file gets their pseudonyms)."""
     raw_cols = ", ".join(raw_value(c, mapping[c.name]) + f" as raw__{c.name}" for c in table.columns)
     nhs = [c for c in table.columns if c.identifier == "nhs_number"]
-    digits_cols = "".join(f", {nhs_integer_expression(c)} as {c.name}__integer" for c in nhs)
+    integer_cols = "".join(f", {nhs_integer_expression(c)} as {c.name}__integer" for c in nhs)
     typed_cols = ", ".join(f"{typed_expression(c)} as {quote_ident(c.name)}" for c in table.columns)
     valid_cols = "".join(f", {nhs_valid_expression(c)} as {c.name}__valid" for c in nhs)
-    valid_cols += "".join(f", {member_expression(c)} as {member_ref(c)}" for c in table.columns if is_enumerated(c))
+    member_cols = "".join(f", {member_expression(c)} as {member_ref(c)}" for c in table.columns if is_enumerated(c))
     reasons, concerned = problems_expression(table)
     kept = ", ".join(f"{sql} as {quote_ident(name)}" for name, sql in checked_columns(table))
     record_fields = ", ".join(f"{quote_literal(c.source_header)}, raw__{c.name}"
                               for c in table.columns if not c.identifier)
     line = "_line, " if numbered else ""
     return f"""
-        with raw as (select {line}{raw_cols}{digits_cols} from raw_extract),
-        typed as (select *, {typed_cols}{valid_cols} from raw),
+        with raw as (select {line}{raw_cols}{integer_cols} from raw_extract),
+        typed as (select *, {typed_cols}{valid_cols}{member_cols} from raw),
         checked as (select *, {reasons} as _problems from typed)
         select {line}{kept}, _problems,
             case when _problems is not null then {concerned} end as _problem_columns,
