@@ -10,11 +10,18 @@
 {% endmacro %}
 
 {#- The distinct values of `expression`, as text in order, over the rows of `relation` landed after
-    `watermark` (every row when it is none). -#}
-{% macro kpo_values_landed_since(relation, expression, watermark, loaded_column='loaded_at') %}
+    `watermark` (every row when it is none). With `key`, over every landed version of the keys landed since:
+    a correction can move a row (an attendance to another day), and the value it leaves needs recomputing
+    as much as the one it joins. -#}
+{% macro kpo_values_landed_since(relation, expression, watermark, loaded_column='loaded_at', key=none) %}
+    {%- set landed_since = loaded_column ~ " > timestamp '" ~ watermark ~ "'" %}
     {%- set query %}
         select distinct {{ expression }} as touched from {{ relation }}
-        {%- if watermark is not none %} where {{ loaded_column }} > timestamp '{{ watermark }}'{% endif %}
+        {%- if watermark is not none and key is not none %}
+        where {{ key }} in (select {{ key }} from {{ relation }} where {{ landed_since }})
+        {%- elif watermark is not none %}
+        where {{ landed_since }}
+        {%- endif %}
         order by touched
     {%- endset %}
     {{ return(run_query(query).columns[0].values() | map('string') | list) }}

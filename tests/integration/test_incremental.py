@@ -1,7 +1,8 @@
 """Issue 5: the incremental ED and theatre models give what a full refresh gives. Three years of ED data
-less its last day are built with --full-refresh, the last day lands, an incremental build follows (its dbt
-tests included: one row per attendance, per statistic key), and a full refresh of the same data must
-produce the same tables, row for row."""
+less its last day are built with --full-refresh, the last day lands (with a correction that moves an
+earlier attendance to another day and month), an incremental build follows (its dbt tests included: one
+row per attendance, per statistic key), and a full refresh of the same data must produce the same tables,
+row for row."""
 
 import datetime as dt
 import os
@@ -33,6 +34,26 @@ def snapshot(settings: Settings) -> dict[str, list]:
     return snapshots
 
 
+def add_a_moved_attendance(inbox, tonight) -> str:
+    """Append to tonight's extract a corrected version of an earlier attendance, every time 40 days later:
+    another day and month than the version already built. The attendance chosen is the only RAU one of its
+    site on its day, so the day it leaves loses that series altogether. Returns its identifier."""
+    with duckdb.connect() as con:
+        con.execute(f"""create table first as
+                        select * from read_csv('{inbox}/*.csv', all_varchar = true)
+                        where "Unit" = 'RAU'
+                        qualify count(*) over (partition by left("Arrival Date Time", 10), "Site Code") = 1
+                        order by "Arrival Date Time" limit 1""")
+        columns = [column for column, *_ in con.execute("describe first").fetchall()]
+        moved = ", ".join(f"strftime(cast(\"{c}\" as timestamp) + interval 40 day, '%Y-%m-%d %H:%M:%S') as \"{c}\""
+                          if c.endswith("Date Time") else f'"{c}"' for c in columns)
+        con.execute(f"copy (select * from read_csv('{tonight}', all_varchar = true) union all "
+                    f"select {moved} from first) to '{tonight}.moved' (header)")
+        [(attendance,)] = con.execute('select "Attendance Identifier" from first').fetchall()
+    tonight.with_name(tonight.name + ".moved").replace(tonight)
+    return attendance
+
+
 def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     settings = Settings(home=tmp_path, pseudonymisation_key="incremental")
     settings.export_environment()
@@ -41,6 +62,7 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     ed.generate(SyntheticRequest(settings.inbox / ed.name, seed=5, projects=projects, scale=0.03))
     theatre.generate(SyntheticRequest(settings.inbox / theatre.name, seed=5, projects=projects, scale=0.1))
     tonight = hold_back_last_day(settings.inbox / ed.name)
+    moved = add_a_moved_attendance(settings.inbox / ed.name, tonight)
     for plugin in (ed, theatre):
         for table in plugin.tables:
             land_inbox(settings, plugin, table, dt.date(2024, 1, 1))
@@ -51,5 +73,10 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     assert load.rows_landed > 0
     run_dbt(settings, ["build", *SELECT])  # incremental; fails on any dbt test
     incremental = snapshot(settings)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        [(versions, days)] = con.execute(
+            "select count(*), count(distinct cast(arrived_at as date)) from stg_ed_attendances__attendances "
+            "where attendance_id = ?", [moved]).fetchall()
+    assert (versions, days) == (2, 2)  # the correction landed beside the version it replaces
     run_dbt(settings, ["build", "--full-refresh", *SELECT])
     assert snapshot(settings) == incremental

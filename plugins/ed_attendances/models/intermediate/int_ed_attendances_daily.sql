@@ -1,5 +1,6 @@
 -- Daily ED counts per scope (department, RAU) and series (trust, site), for the daily metric rows.
--- Incremental: a nightly run recomputes only the days that received attendances since the last build.
+-- Incremental: a nightly run recomputes only the days that received attendances since the last build, or
+-- lost one to a correction that moved it (every landed version of a new attendance counts).
 -- Those days are looked up first and written into the query as constants, so DuckDB's zone maps skip the
 -- fact's other row groups (it is kept in arrival order): the work follows the new days, not the history.
 -- depends_on: {{ ref('stg_ed_attendances__attendances') }}
@@ -7,7 +8,7 @@
 {%- if is_incremental() and execute %}
 {%- set touched = kpo_values_landed_since(
     ref('stg_ed_attendances__attendances'), 'cast(arrived_at as date)',
-    kpo_watermark(this, 'last_loaded_at')) %}
+    kpo_watermark(this, 'last_loaded_at'), key='attendance_id') %}
 {%- endif %}
 with
 
@@ -34,7 +35,7 @@ final as (
         arrival_date,
         breakdown,
         breakdown_value,
-        -- a key without nulls: delete+insert matches rows on it, and null never equals null
+        -- a series key without nulls for the uniqueness test (null never equals null)
         breakdown || ':' || coalesce(breakdown_value, '') as series_key,
         count(*) as attendances,
         sum(case when is_within_4_hours then 1 else 0 end) as within_4_hours,

@@ -1,14 +1,15 @@
 -- Monthly ED statistics per scope (department, RAU) and series (trust, site): counts for the rates and
 -- the median and 95th percentile over attendances. Incremental: a nightly run recomputes only the months
--- that received attendances since the last build (a month of rows, not three years); every statistic of a
--- recomputed month is taken over all its attendances, so medians stay exact. The months are looked up first
--- and written into the query as constants, so DuckDB's zone maps skip the fact's other row groups.
+-- that received attendances since the last build, or lost one to a correction that moved it (a month of
+-- rows, not three years); every statistic of a recomputed month is taken over all its attendances, so
+-- medians stay exact. The months are looked up first and written into the query as constants, so DuckDB's
+-- zone maps skip the fact's other row groups.
 -- depends_on: {{ ref('stg_ed_attendances__attendances') }}
 {%- set touched = [] %}
 {%- if is_incremental() and execute %}
 {%- set touched = kpo_values_landed_since(
     ref('stg_ed_attendances__attendances'), 'cast(' ~ dbt.date_trunc('month', 'arrived_at') ~ ' as date)',
-    kpo_watermark(this, 'last_loaded_at')) %}
+    kpo_watermark(this, 'last_loaded_at'), key='attendance_id') %}
 {%- endif %}
 with
 
@@ -36,7 +37,7 @@ final as (
         arrival_month,
         breakdown,
         breakdown_value,
-        -- a key without nulls: delete+insert matches rows on it, and null never equals null
+        -- a series key without nulls for the uniqueness test (null never equals null)
         breakdown || ':' || coalesce(breakdown_value, '') as series_key,
         count(*) as attendances,
         sum(case when is_within_4_hours then 1 else 0 end) as within_4_hours,
