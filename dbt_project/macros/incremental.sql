@@ -9,18 +9,28 @@
     {{ return(run_query("select max(" ~ column ~ ") from " ~ relation).columns[0].values()[0]) }}
 {% endmacro %}
 
+{#- A filter on `relation` keeping every landed version of each `key` landed after `watermark` (all rows when
+    it is none). An incremental fact picks the latest version among them exactly as a full refresh would,
+    even when what landed tonight is an older version (a backfill re-landing an earlier load date). -#}
+{% macro kpo_versions_landed_since(relation, key, watermark, loaded_column='loaded_at') -%}
+    {%- if watermark is none -%}
+        true
+    {%- else -%}
+        {{ key }} in (select {{ key }} from {{ relation }} where {{ loaded_column }} > timestamp '{{ watermark }}')
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The distinct values of `expression`, as text in order, over the rows of `relation` landed after
     `watermark` (every row when it is none). With `key`, over every landed version of the keys landed since:
     a correction can move a row (an attendance to another day), and the value it leaves needs recomputing
     as much as the one it joins. -#}
 {% macro kpo_values_landed_since(relation, expression, watermark, loaded_column='loaded_at', key=none) %}
-    {%- set landed_since = loaded_column ~ " > timestamp '" ~ watermark ~ "'" %}
     {%- set query %}
         select distinct {{ expression }} as touched from {{ relation }}
-        {%- if watermark is not none and key is not none %}
-        where {{ key }} in (select {{ key }} from {{ relation }} where {{ landed_since }})
+        {%- if key is not none %}
+        where {{ kpo_versions_landed_since(relation, key, watermark, loaded_column) }}
         {%- elif watermark is not none %}
-        where {{ landed_since }}
+        where {{ loaded_column }} > timestamp '{{ watermark }}'
         {%- endif %}
         order by touched
     {%- endset %}

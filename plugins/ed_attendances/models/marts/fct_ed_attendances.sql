@@ -2,8 +2,9 @@
 -- (DOMAIN.md): within 4 hours is 240 minutes or less; over 12 hours is more than 720 minutes from
 -- arrival; a 12-hour decision-to-admit wait leaves more than 720 minutes after the decision.
 -- Minutes come from seconds, so 240 minutes and 30 seconds is not within 4 hours.
--- Incremental: a nightly run reads only the rows landed since the last build and replaces those
--- attendances (delete+insert on attendance_id), so its work follows the new day, not the history.
+-- Incremental: a nightly run reads only the attendances landed since the last build (every landed version
+-- of each, so the latest wins as in a full refresh, even when a backfill re-lands an older one) and
+-- replaces them (delete+insert on attendance_id), so its work follows the new day, not the history.
 -- `kpo run --full-refresh` rebuilds it from every landed version. The last load kept here is looked up
 -- first and written into the query as a constant, so DuckDB skips older landed files from their Parquet
 -- statistics instead of reading every file's load time.
@@ -12,9 +13,7 @@ with
 
 landed as (
     select * from {{ ref('stg_ed_attendances__attendances') }}
-    {%- if watermark is not none %}
-    where loaded_at > timestamp '{{ watermark }}'
-    {%- endif %}
+    where {{ kpo_versions_landed_since(ref('stg_ed_attendances__attendances'), 'attendance_id', watermark) }}
 ),
 
 attendances as (

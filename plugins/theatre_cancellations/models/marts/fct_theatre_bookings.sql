@@ -1,14 +1,15 @@
 -- One row per scheduled elective procedure: the latest landed version of each booking. Incremental: a
--- nightly run reads only the bookings landed since the last build and replaces them (delete+insert on
--- booking_id); `kpo run --full-refresh` rebuilds it from every landed version. Classification against the
--- reason seed happens downstream (int_theatre_bookings_classified), so it never goes stale here.
+-- nightly run reads only the bookings landed since the last build (every landed version of each, so the
+-- latest wins as in a full refresh, even when a backfill re-lands an older one) and replaces them
+-- (delete+insert on booking_id); `kpo run --full-refresh` rebuilds it from every landed version.
+-- Classification against the reason seed happens downstream (int_theatre_bookings_classified), so it never
+-- goes stale here.
+{%- set watermark = kpo_watermark(this, 'loaded_at') if is_incremental() and execute else none %}
 with
 
 landed as (
     select * from {{ ref('stg_theatre_cancellations__bookings') }}
-    {%- if is_incremental() %}
-    where loaded_at > (select max(loaded_at) from {{ this }})
-    {%- endif %}
+    where {{ kpo_versions_landed_since(ref('stg_theatre_cancellations__bookings'), 'booking_id', watermark) }}
 ),
 
 latest as (
