@@ -9,6 +9,26 @@
     {{ return(run_query("select max(" ~ column ~ ") from " ~ relation).columns[0].values()[0]) }}
 {% endmacro %}
 
+{#- Whether `relation` (an incremental model's `this`) already holds a `key` of a row of `landed` loaded after
+    `watermark`. When it holds none, tonight's records have no earlier landed version (the model holds every
+    key landed up to its watermark), and the history need not be read: the usual night. -#}
+{% macro kpo_holds_keys_landed_since(relation, landed, key, watermark, loaded_column='loaded_at') %}
+    {%- set query %}
+        select count(*) from {{ relation }}
+        where {{ key }} in (select {{ key }} from {{ landed }} where {{ loaded_column }} > timestamp '{{ watermark }}')
+    {%- endset %}
+    {{ return(run_query(query).columns[0].values()[0] > 0) }}
+{% endmacro %}
+
+{#- Whether any row of `relation` loaded after `watermark` satisfies `condition`. -#}
+{% macro kpo_any_loaded_since(relation, condition, watermark, loaded_column='loaded_at') %}
+    {%- set query %}
+        select count(*) from {{ relation }}
+        where {{ loaded_column }} > timestamp '{{ watermark }}' and ({{ condition }})
+    {%- endset %}
+    {{ return(run_query(query).columns[0].values()[0] > 0) }}
+{% endmacro %}
+
 {#- A filter on `relation` keeping every landed version of each `key` landed after `watermark` (all rows when
     it is none). An incremental fact picks the latest version among them exactly as a full refresh would,
     even when what landed tonight is an older version (a backfill re-landing an earlier load date). -#}

@@ -34,10 +34,11 @@ def snapshot(settings: Settings) -> dict[str, list]:
     return snapshots
 
 
-def add_a_moved_attendance(inbox, tonight) -> str:
-    """Append to tonight's extract a corrected version of an earlier attendance, every time 40 days later:
-    another day and month than the version already built. The attendance chosen is the only RAU one of its
-    site on its day, so the day it leaves loses that series altogether. Returns its identifier."""
+def a_moved_attendance(inbox, held_back) -> str:
+    """A later extract correcting an earlier attendance: every time 40 days later, so another day and month
+    than the version already built. The attendance chosen is the only RAU one of its site on its day, so
+    the day it leaves loses that series altogether. Returns its identifier."""
+    correction = held_back / "ecds_attendances_correction.csv"
     with duckdb.connect() as con:
         con.execute(f"""create table first as
                         select * from read_csv('{inbox}/*.csv', all_varchar = true)
@@ -47,10 +48,8 @@ def add_a_moved_attendance(inbox, tonight) -> str:
         columns = [column for column, *_ in con.execute("describe first").fetchall()]
         moved = ", ".join(f"strftime(cast(\"{c}\" as timestamp) + interval 40 day, '%Y-%m-%d %H:%M:%S') as \"{c}\""
                           if c.endswith("Date Time") else f'"{c}"' for c in columns)
-        con.execute(f"copy (select * from read_csv('{tonight}', all_varchar = true) union all "
-                    f"select {moved} from first) to '{tonight}.moved' (header)")
+        con.execute(f"copy (select {moved} from first) to '{correction}' (header)")
         [(attendance,)] = con.execute('select "Attendance Identifier" from first').fetchall()
-    tonight.with_name(tonight.name + ".moved").replace(tonight)
     return attendance
 
 
@@ -79,28 +78,34 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     settings.export_environment()
     projects = load_reference(registry.discover()).projects
     ed, theatre = registry.get("ed_attendances"), registry.get("theatre_cancellations")
-    ed.generate(SyntheticRequest(settings.inbox / ed.name, seed=5, projects=projects, scale=0.03))
-    theatre.generate(SyntheticRequest(settings.inbox / theatre.name, seed=5, projects=projects, scale=0.1))
-    tonight = hold_back_last_day(settings.inbox / ed.name)
-    moved = add_a_moved_attendance(settings.inbox / ed.name, tonight)
-    booking = a_corrected_booking(settings.inbox / theatre.name, tonight.parent)
+    ed_inbox, theatre_inbox = settings.inbox / ed.name, settings.inbox / theatre.name
+    ed.generate(SyntheticRequest(ed_inbox, seed=5, projects=projects, scale=0.03))
+    theatre.generate(SyntheticRequest(theatre_inbox, seed=5, projects=projects, scale=0.1))
+    tonight = hold_back_last_day(ed_inbox)
+    moved = a_moved_attendance(ed_inbox, tonight.parent)
+    booking = a_corrected_booking(theatre_inbox, tonight.parent)
     for plugin in (ed, theatre):
         for table in plugin.tables:
             land_inbox(settings, plugin, table, dt.date(2024, 1, 1))
     ensure_manifest(settings, registry.discover())
     run_dbt(settings, ["build", "--full-refresh", *SELECT])
 
-    # Tonight: the last day of ED attendances, with a correction moving an earlier one to another day and
-    # month, and a correction of an earlier theatre booking.
-    os.replace(tonight, settings.inbox / ed.name / tonight.name)
-    correction = tonight.parent / "theatre_elective_bookings_correction.csv"
-    os.replace(correction, settings.inbox / theatre.name / correction.name)
+    # The usual night: the last day of ED attendances, none of them built before.
+    os.replace(tonight, ed_inbox / tonight.name)
     [load] = land_inbox(settings, ed, ed.table("attendances"), dt.date(2024, 1, 2))
-    [corrected] = land_inbox(settings, theatre, theatre.table("bookings"), dt.date(2024, 1, 2))
-    assert load.rows_landed > 0 and corrected.rows_landed == 1
+    assert load.rows_landed > 0
+    run_dbt(settings, ["build", *SELECT])  # incremental; fails on any dbt test
+    # The next night: a correction moving an earlier attendance to another day and month, and a correction
+    # of an earlier theatre booking.
+    for correction, inbox in ((tonight.parent / "ecds_attendances_correction.csv", ed_inbox),
+                              (tonight.parent / "theatre_elective_bookings_correction.csv", theatre_inbox)):
+        os.replace(correction, inbox / correction.name)
+    for plugin in (ed, theatre):
+        [load] = land_inbox(settings, plugin, plugin.tables[0], dt.date(2024, 1, 3))
+        assert load.rows_landed == 1
     assert versions(settings, "stg_ed_attendances__attendances", "attendance_id", moved) == 2
     assert versions(settings, "stg_theatre_cancellations__bookings", "booking_id", booking) == 2
-    run_dbt(settings, ["build", *SELECT])  # incremental; fails on any dbt test
+    run_dbt(settings, ["build", *SELECT])
     incremental = snapshot(settings)
 
     # A backfill re-lands the first load date: older versions now land after the corrections, and must not
@@ -111,5 +116,6 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     run_dbt(settings, ["build", *SELECT])
     assert snapshot(settings) == incremental
 
+    # The same landed data, rebuilt from scratch (re-landing changed no content, only load times).
     run_dbt(settings, ["build", "--full-refresh", *SELECT])
     assert snapshot(settings) == incremental

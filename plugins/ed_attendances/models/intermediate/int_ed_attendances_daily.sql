@@ -3,12 +3,17 @@
 -- lost one to a correction that moved it (every landed version of a new attendance counts).
 -- Those days are looked up first and written into the query as constants, so DuckDB's zone maps skip the
 -- fact's other row groups (it is kept in arrival order): the work follows the new days, not the history.
--- depends_on: {{ ref('stg_ed_attendances__attendances') }}
+-- depends_on: {{ ref('stg_ed_attendances__attendances') }} {{ ref('fct_ed_attendances') }}
 {%- set touched = [] %}
 {%- if is_incremental() and execute %}
+{%- set watermark = kpo_watermark(this, 'last_loaded_at') %}
+{#- an attendance built tonight that has an earlier landed version may have moved from another day: then the
+    days of every landed version of tonight's attendances are looked up (not on the usual night) -#}
+{%- set moved = watermark is not none
+    and kpo_any_loaded_since(ref('fct_ed_attendances'), 'landed_versions > 1', watermark) %}
 {%- set touched = kpo_values_landed_since(
     ref('stg_ed_attendances__attendances'), 'cast(arrived_at as date)',
-    kpo_watermark(this, 'last_loaded_at'), key='attendance_id') %}
+    watermark, key='attendance_id' if moved else none) %}
 {%- endif %}
 with
 

@@ -2,23 +2,31 @@
 -- (DOMAIN.md): within 4 hours is 240 minutes or less; over 12 hours is more than 720 minutes from
 -- arrival; a 12-hour decision-to-admit wait leaves more than 720 minutes after the decision.
 -- Minutes come from seconds, so 240 minutes and 30 seconds is not within 4 hours.
--- Incremental: a nightly run reads only the attendances landed since the last build (every landed version
--- of each, so the latest wins as in a full refresh, even when a backfill re-lands an older one) and
--- replaces them (delete+insert on attendance_id), so its work follows the new day, not the history.
--- `kpo run --full-refresh` rebuilds it from every landed version. The last load kept here is looked up
--- first and written into the query as a constant, so DuckDB skips older landed files from their Parquet
--- statistics instead of reading every file's load time.
+-- Incremental: a nightly run reads only the attendances landed since the last build and replaces them
+-- (delete+insert on attendance_id), so its work follows the new day, not the history. When some of them are
+-- already built (a correction, or a backfill re-landing an older load date), it reads every landed version
+-- of those, so the latest wins as in a full refresh. `kpo run --full-refresh` rebuilds it from every landed
+-- version. The last load kept here is looked up first and written into the query as a constant, so DuckDB
+-- skips older landed files from their Parquet statistics instead of reading every file's load time.
+{%- set staging = ref('stg_ed_attendances__attendances') %}
 {%- set watermark = kpo_watermark(this, 'loaded_at') if is_incremental() and execute else none %}
+{%- set replacing = watermark is not none and kpo_holds_keys_landed_since(this, staging, 'attendance_id', watermark) %}
 with
 
 landed as (
-    select * from {{ ref('stg_ed_attendances__attendances') }}
-    where {{ kpo_versions_landed_since(ref('stg_ed_attendances__attendances'), 'attendance_id', watermark) }}
+    select * from {{ staging }}
+    {%- if replacing %}
+    where {{ kpo_versions_landed_since(staging, 'attendance_id', watermark) }}
+    {%- elif watermark is not none %}
+    where loaded_at > timestamp '{{ watermark }}'
+    {%- endif %}
 ),
 
 attendances as (
     -- the latest landed version of each attendance wins
-    select *
+    select
+        *,
+        count(*) over (partition by attendance_id) as landed_versions
     from landed
     qualify row_number() over (
         partition by attendance_id order by load_date desc, loaded_at desc, source_line desc
@@ -56,6 +64,8 @@ final as (
         arrived_at,
         decision_to_admit_at,
         departed_at,
+        -- lineage
+        landed_versions,
         loaded_at
     from timed
 )
