@@ -34,38 +34,41 @@ def snapshot(settings: Settings) -> dict[str, list]:
     return snapshots
 
 
+def write_correction(correction, first_row: str, corrected, key: str) -> str:
+    """Write the row the query `first_row` selects to `correction` (a CSV extract), each column for which
+    `corrected(name)` gives an SQL expression replaced by it. Returns the row's `key`."""
+    with duckdb.connect() as con:
+        con.execute(f"create table first as {first_row}")
+        columns = [column for column, *_ in con.execute("describe first").fetchall()]
+        select = ", ".join(f'{corrected(c)} as "{c}"' if corrected(c) else f'"{c}"' for c in columns)
+        con.execute(f"copy (select {select} from first) to '{correction}' (header)")
+        [(value,)] = con.execute(f'select "{key}" from first').fetchall()
+    return value
+
+
 def a_moved_attendance(inbox, held_back) -> str:
     """A later extract correcting an earlier attendance: every time 40 days later, so another day and month
     than the version already built. The attendance chosen is the only RAU one of its site on its day, so
     the day it leaves loses that series altogether. Returns its identifier."""
-    correction = held_back / "ecds_attendances_correction.csv"
-    with duckdb.connect() as con:
-        con.execute(f"""create table first as
-                        select * from read_csv('{inbox}/*.csv', all_varchar = true)
-                        where "Unit" = 'RAU'
-                        qualify count(*) over (partition by left("Arrival Date Time", 10), "Site Code") = 1
-                        order by "Arrival Date Time" limit 1""")
-        columns = [column for column, *_ in con.execute("describe first").fetchall()]
-        moved = ", ".join(f"strftime(cast(\"{c}\" as timestamp) + interval 40 day, '%Y-%m-%d %H:%M:%S') as \"{c}\""
-                          if c.endswith("Date Time") else f'"{c}"' for c in columns)
-        con.execute(f"copy (select {moved} from first) to '{correction}' (header)")
-        [(attendance,)] = con.execute('select "Attendance Identifier" from first').fetchall()
-    return attendance
+    return write_correction(
+        held_back / "ecds_attendances_correction.csv",
+        f"""select * from read_csv('{inbox}/*.csv', all_varchar = true) where "Unit" = 'RAU'
+            qualify count(*) over (partition by left("Arrival Date Time", 10), "Site Code") = 1
+            order by "Arrival Date Time" limit 1""",
+        lambda c: (f"""strftime(cast("{c}" as timestamp) + interval 40 day, '%Y-%m-%d %H:%M:%S')"""
+                   if c.endswith("Date Time") else None),
+        "Attendance Identifier")
 
 
 def a_corrected_booking(inbox, held_back) -> str:
     """A later extract correcting the first completed booking: every date a day later. Returns its id."""
     [extract] = inbox.glob("*theatre*.csv")
-    correction = held_back / "theatre_elective_bookings_correction.csv"
-    with duckdb.connect() as con:
-        con.execute(f"""create table first as select * from read_csv('{extract}', all_varchar = true)
-                        where "Outcome" = 'Done' limit 1""")
-        columns = [column for column, *_ in con.execute("describe first").fetchall()]
-        later = ", ".join(f"strftime(strptime(\"{c}\", '%d/%m/%Y') + interval 1 day, '%d/%m/%Y') as \"{c}\""
-                          if c.endswith("Date") else f'"{c}"' for c in columns)
-        con.execute(f"copy (select {later} from first) to '{correction}' (header)")
-        [(booking,)] = con.execute('select "Booking ID" from first').fetchall()
-    return booking
+    return write_correction(
+        held_back / "theatre_elective_bookings_correction.csv",
+        f"""select * from read_csv('{extract}', all_varchar = true) where "Outcome" = 'Done' limit 1""",
+        lambda c: (f"""strftime(strptime("{c}", '%d/%m/%Y') + interval 1 day, '%d/%m/%Y')"""
+                   if c.endswith("Date") else None),
+        "Booking ID")
 
 
 def versions(settings: Settings, table: str, key: str, value: str) -> int:
