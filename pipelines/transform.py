@@ -18,6 +18,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 
 from pipelines.dbt_assembly import inputs_fingerprint, metric_models
+from pipelines.ingest import reprocessing
 from pipelines.settings import Settings
 from plugins.contract import Plugin
 
@@ -63,19 +64,12 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
     # No retry policy: a failing dbt test is not transient, and a rebuild costs the whole dbt start-up.
     @dbt_assets(manifest=manifest, dagster_dbt_translator=translator, pool="warehouse", name="dbt_build")
     def _dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
-        # Incremental models are rebuilt in full when the dbt project or a plugin changed since the last
-        # successful build: a changed model must not be merged into a table built by its old definition.
         fingerprint = inputs_fingerprint(settings, plugins)
         built = settings.dbt_build_dir / "target" / "kpo_built_fingerprint"
-        full_refresh = config.full_refresh or not built.exists() or built.read_text() != fingerprint
-        if full_refresh and not config.full_refresh:
-            context.log.info("the dbt project changed since the last build: incremental models are rebuilt")
-        args = ["build", *(["--full-refresh"] if full_refresh else [])]
-        if not full_refresh:
-            # dbt unit tests check model logic on fixed inputs, so they only need to run when that logic
-            # changes — which is exactly when a full refresh happens (new fingerprint, or asked for).
-            args += ["--exclude-resource-type", "unit_test"]
-            context.log.info("dbt unit tests passed on this code at its last full build: not run again")
+        args, reasons = build_arguments(config.full_refresh, built.read_text() if built.exists() else None,
+                                        fingerprint, backfill=reprocessing(context.run.tags))
+        for reason in reasons:
+            context.log.info(reason)
         # A fixed target path (not dagster-dbt's per-invocation one) keeps dbt's partial parse warm.
         target = settings.dbt_build_dir / "target"
         try:
@@ -86,6 +80,31 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
         built.write_text(fingerprint)
 
     return _dbt
+
+
+def build_arguments(asked_full_refresh: bool, built_fingerprint: str | None, fingerprint: str,
+                    backfill: bool = False) -> tuple[list[str], list[str]]:
+    """The `dbt build` arguments of one run, and why (for the run log).
+
+    Incremental models are rebuilt in full when asked, on the first build, when the dbt project or a
+    plugin changed since the last successful build (a changed model must not be merged into a table built
+    by its old definition), and on a backfill: re-landing archived extracts after a plugin fix can remove
+    rows (now quarantined) that an incremental model still holds, and only a rebuild drops them. dbt unit
+    tests check model logic on fixed inputs, so they run only with such a full build."""
+    reasons = []
+    if asked_full_refresh:
+        reasons.append("full refresh asked for: incremental models are rebuilt")
+    elif built_fingerprint is None:
+        reasons.append("first build: incremental models are built from every landed version")
+    elif built_fingerprint != fingerprint:
+        reasons.append("the dbt project changed since the last build: incremental models are rebuilt")
+    elif backfill:
+        reasons.append("a backfill re-landed archived extracts: incremental models are rebuilt, so rows the "
+                       "re-landed extracts no longer hold are dropped")
+    if reasons:
+        return ["build", "--full-refresh"], reasons
+    return (["build", "--exclude-resource-type", "unit_test"],
+            ["dbt unit tests passed on this code at its last full build: not run again"])
 
 
 class KpoDbtCliResource(DbtCliResource):

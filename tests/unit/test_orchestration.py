@@ -135,3 +135,22 @@ def test_a_failed_run_raises_an_alert_everywhere(tmp_path, caplog):
     assert alert["failed_steps"] == ["breaks"]
     assert Hook.received == [alert]
     assert any("failed" in r.message for r in caplog.records if r.name == "kpo.alerts")
+
+
+@pytest.mark.parametrize(("asked", "built", "tags", "full"), [
+    (False, "same", {}, False),                                     # the usual night: incremental
+    (False, "same", {"dagster/backfill": "b1"}, True),              # a partition backfill from the UI
+    (False, "same", {"kpo/reprocess": "true"}, True),               # `kpo backfill`
+    (False, "older", {}, True),                                     # the dbt project or a plugin changed
+    (False, None, {}, True),                                        # the first build
+    (True, "same", {}, True),                                       # `kpo run --full-refresh`
+])
+def test_incremental_models_are_rebuilt_when_the_project_changed_or_a_backfill_re_landed(asked, built, tags, full):
+    from pipelines.ingest import reprocessing
+    from pipelines.transform import build_arguments
+
+    args, reasons = build_arguments(asked, built, "same", backfill=reprocessing(tags))
+    assert args[0] == "build" and reasons
+    assert ("--full-refresh" in args) == full
+    # dbt unit tests (model logic) run with every full build, and only then
+    assert ("unit_test" not in args) == full
