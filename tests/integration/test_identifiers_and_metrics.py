@@ -2,7 +2,9 @@
 from the extracts appears in any file under KPO_HOME except the inbox and archive (landing, quarantine,
 warehouse, published, logs, Dagster storage, data docs)."""
 
+import contextlib
 import re
+import sqlite3
 from pathlib import Path
 
 import duckdb
@@ -60,6 +62,23 @@ def strings_in_parquet(path: Path) -> set[str]:
     return found
 
 
+def strings_in_sqlite(path: Path) -> set[str]:
+    """Numbers shaped like NHS numbers in any value of a SQLite database (Dagster's run and event storage),
+    its write-ahead log included. Value by value, not the file's bytes: SQLite stores a row's fields side by
+    side, so a timestamp ending in microseconds beside one starting with the year reads as ten digits."""
+    found: set[str] = set()
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        tables = [name for (name,) in con.execute("select name from sqlite_master where type = 'table'")]
+        for table in tables:
+            for row in con.execute(f'select * from "{table}"'):
+                for value in row:
+                    if isinstance(value, str):
+                        value = value.encode()
+                    if isinstance(value, bytes):
+                        found |= {re.sub(rb"\D", b"", m).decode() for m in NUMBER.findall(value)}
+    return found
+
+
 def test_no_raw_nhs_number_outside_the_inbox_and_archive(demo_home):
     numbers = nhs_numbers_in_extracts(demo_home)
     assert len(numbers) > 1000, "the demo extracts should carry NHS numbers"
@@ -72,6 +91,10 @@ def test_no_raw_nhs_number_outside_the_inbox_and_archive(demo_home):
             found = strings_in_duckdb(path)
         elif path.suffix == ".parquet":
             found = strings_in_parquet(path)
+        elif path.suffix == ".db":
+            found = strings_in_sqlite(path)
+        elif path.name.endswith((".db-wal", ".db-shm")):
+            continue  # read through their database above
         else:
             found = {re.sub(rb"\D", b"", m).decode() for m in NUMBER.findall(path.read_bytes())}
         if found & numbers:
