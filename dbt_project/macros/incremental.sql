@@ -2,7 +2,8 @@
     watermark (the latest load already built into the model) and the values touched by rows landed since,
     and writes them into the query as constants: DuckDB prunes landed Parquet files and the fact's row
     groups on constants, not on a subquery's result, so the work follows the new day, not the history.
-    Call inside `{% if is_incremental() and execute %}`. -#}
+    A fact filters what it reads with `kpo_landed_for_fact` (anywhere in the model); the other macros are
+    called inside `{% if is_incremental() and execute %}`. -#}
 
 {#- The latest `column` in `relation` (the model's `this`), or none when it is empty. -#}
 {% macro kpo_watermark(relation, column) %}
@@ -61,3 +62,28 @@
 {% macro kpo_date_list(dates) %}
     {%- for day in dates %}date '{{ day }}'{{ ", " if not loop.last }}{% endfor %}
 {%- endmacro %}
+
+{#- The filter an incremental fact reads its landed `relation` with. On a full build, or into an empty table:
+    every row. On a nightly run: the rows loaded since the fact's watermark (`loaded_column` of `this`),
+    widened to every landed version of their `key` when the fact already holds one of them (a correction, or
+    an older version re-landed), so that the latest version wins as in a full refresh. -#}
+{% macro kpo_landed_for_fact(relation, key, loaded_column='loaded_at') %}
+    {%- set watermark = kpo_watermark(this, loaded_column) if is_incremental() and execute else none %}
+    {%- if watermark is none %}
+        {{- return('true') }}
+    {%- elif kpo_holds_keys_landed_since(this, relation, key, watermark, loaded_column) %}
+        {{- return(kpo_versions_landed_since(relation, key, watermark, loaded_column)) }}
+    {%- endif %}
+    {{- return(loaded_column ~ " > timestamp '" ~ watermark ~ "'") }}
+{% endmacro %}
+
+{#- For an incremental statistic over a `fact` built from `landed`: the distinct values of `expression` (as
+    text, in order) over the rows of `landed` loaded since the model's watermark (`watermark_column` of
+    `this`; every row into an empty table). When a `fact` row loaded since then has more than one landed
+    version (`versions_column`), over every landed version of tonight's `key`s instead: a correction may have
+    moved a record from another value, which needs recomputing as much as the one it joins. -#}
+{% macro kpo_values_touched_since(landed, expression, key, fact, watermark_column, versions_column='landed_versions') %}
+    {%- set watermark = kpo_watermark(this, watermark_column) %}
+    {%- set moved = watermark is not none and kpo_any_loaded_since(fact, versions_column ~ ' > 1', watermark) %}
+    {{- return(kpo_values_landed_since(landed, expression, watermark, key=key if moved else none)) }}
+{% endmacro %}

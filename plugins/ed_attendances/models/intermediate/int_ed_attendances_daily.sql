@@ -6,14 +6,9 @@
 -- depends_on: {{ ref('stg_ed_attendances__attendances') }} {{ ref('fct_ed_attendances') }}
 {%- set touched = [] %}
 {%- if is_incremental() and execute %}
-{%- set watermark = kpo_watermark(this, 'last_loaded_at') %}
-{#- an attendance built tonight that has an earlier landed version may have moved from another day: then the
-    days of every landed version of tonight's attendances are looked up (not on the usual night) -#}
-{%- set moved = watermark is not none
-    and kpo_any_loaded_since(ref('fct_ed_attendances'), 'landed_versions > 1', watermark) %}
-{%- set touched = kpo_values_landed_since(
-    ref('stg_ed_attendances__attendances'), 'cast(arrived_at as date)',
-    watermark, key='attendance_id' if moved else none) %}
+{%- set touched = kpo_values_touched_since(
+    ref('stg_ed_attendances__attendances'), 'cast(arrived_at as date)', 'attendance_id',
+    ref('fct_ed_attendances'), 'last_loaded_at') %}
 {%- endif %}
 with
 

@@ -8,18 +8,11 @@
 -- of those, so the latest wins as in a full refresh. `kpo run --full-refresh` rebuilds it from every landed
 -- version. The last load kept here is looked up first and written into the query as a constant, so DuckDB
 -- skips older landed files from their Parquet statistics instead of reading every file's load time.
-{%- set staging = ref('stg_ed_attendances__attendances') %}
-{%- set watermark = kpo_watermark(this, 'loaded_at') if is_incremental() and execute else none %}
-{%- set replacing = watermark is not none and kpo_holds_keys_landed_since(this, staging, 'attendance_id', watermark) %}
 with
 
 landed as (
-    select * from {{ staging }}
-    {%- if replacing %}
-    where {{ kpo_versions_landed_since(staging, 'attendance_id', watermark) }}
-    {%- elif watermark is not none %}
-    where loaded_at > timestamp '{{ watermark }}'
-    {%- endif %}
+    select * from {{ ref('stg_ed_attendances__attendances') }}
+    where {{ kpo_landed_for_fact(ref('stg_ed_attendances__attendances'), 'attendance_id') }}
 ),
 
 attendances as (

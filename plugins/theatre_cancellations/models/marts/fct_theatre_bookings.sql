@@ -4,18 +4,11 @@
 -- date), it reads every landed version of those, so the latest wins as in a full refresh.
 -- `kpo run --full-refresh` rebuilds it from every landed version. Classification against the reason seed
 -- happens downstream (int_theatre_bookings_classified), so it never goes stale here.
-{%- set staging = ref('stg_theatre_cancellations__bookings') %}
-{%- set watermark = kpo_watermark(this, 'loaded_at') if is_incremental() and execute else none %}
-{%- set replacing = watermark is not none and kpo_holds_keys_landed_since(this, staging, 'booking_id', watermark) %}
 with
 
 landed as (
-    select * from {{ staging }}
-    {%- if replacing %}
-    where {{ kpo_versions_landed_since(staging, 'booking_id', watermark) }}
-    {%- elif watermark is not none %}
-    where loaded_at > timestamp '{{ watermark }}'
-    {%- endif %}
+    select * from {{ ref('stg_theatre_cancellations__bookings') }}
+    where {{ kpo_landed_for_fact(ref('stg_theatre_cancellations__bookings'), 'booking_id') }}
 ),
 
 latest as (
