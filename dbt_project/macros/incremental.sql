@@ -81,9 +81,43 @@
     text, in order) over the rows of `landed` loaded since the model's watermark (`watermark_column` of
     `this`; every row into an empty table). When a `fact` row loaded since then has more than one landed
     version (`versions_column`), over every landed version of tonight's `key`s instead: a correction may have
-    moved a record from another value, which needs recomputing as much as the one it joins. -#}
-{% macro kpo_values_touched_since(landed, expression, key, fact, watermark_column, versions_column='landed_versions') %}
+    moved a record from another value, which needs recomputing as much as the one it joins. With
+    `moved_only`, none unless a record moved (only then can a value have lost every record). -#}
+{% macro kpo_values_touched_since(landed, expression, key, fact, watermark_column, versions_column='landed_versions',
+                                  moved_only=false) %}
     {%- set watermark = kpo_watermark(this, watermark_column) %}
     {%- set moved = watermark is not none and kpo_any_loaded_since(fact, versions_column ~ ' > 1', watermark) %}
+    {%- if moved_only and not moved %}
+        {{- return([]) }}
+    {%- endif %}
     {{- return(kpo_values_landed_since(landed, expression, watermark, key=key if moved else none)) }}
+{% endmacro %}
+
+{#- An incremental statistic (days, months: its `unique_key` is a date) declares, in its config, where the
+    values it recomputes come from:
+        meta: {kpo_recompute: {landed: <staging model>, expression: <a landed row's value>, key: <record key>,
+                               fact: <the fact built from it>, watermark_column: <its own latest-load column>}}
+    and calls `kpo_recomputed_values()` in its query (inside `{% if is_incremental() and execute %}`) to get
+    them, in order, as text; delete+insert then replaces each of those values whole. -#}
+{% macro kpo_recomputed_values(moved_only=false) %}
+    {%- set recompute = (config.get('meta') or {}).get('kpo_recompute') %}
+    {%- if recompute is none %}
+        {{- exceptions.raise_compiler_error(this ~ ": an incremental statistic declares meta.kpo_recompute "
+                                            ~ "(landed, expression, key, fact, watermark_column)") }}
+    {%- endif %}
+    {{- return(kpo_values_touched_since(ref(recompute.landed), recompute.expression, recompute.key,
+                                        ref(recompute.fact), recompute.watermark_column, moved_only=moved_only)) }}
+{% endmacro %}
+
+{#- The statistic's pre-hook (`pre_hook: "{{ kpo_clear_recomputed_values() }}"`): on a nightly run in which a
+    correction moved a record, delete the values about to be recomputed. delete+insert deletes only the
+    values the new rows hold, so a value that lost every record (a month's extract re-dated, say) would
+    otherwise keep its old rows, which a full refresh would not have. Runs in the model's transaction. -#}
+{% macro kpo_clear_recomputed_values() %}
+    {%- if is_incremental() and execute %}
+        {%- set values = kpo_recomputed_values(moved_only=true) %}
+        {%- if values %}
+            delete from {{ this }} where {{ config.get('unique_key') }} in ({{ kpo_date_list(values) }})
+        {%- endif %}
+    {%- endif %}
 {% endmacro %}

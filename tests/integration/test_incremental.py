@@ -1,8 +1,9 @@
 """Issue 5: the incremental ED and theatre models give what a full refresh gives. Three years of ED data
-less its last day are built with --full-refresh, the last day lands (with a correction that moves an
-earlier attendance to another day and month), an incremental build follows (its dbt tests included: one
-row per attendance, per statistic key), and a full refresh of the same data must produce the same tables,
-row for row."""
+less its last day are built with --full-refresh; then, each followed by an incremental build (its dbt tests
+included: one row per attendance, per statistic key), the last day lands, then corrections (an attendance
+moved to another day and month, every attendance of the first month moved out of it, a theatre booking
+moved a day), then the first load date is re-landed. A full refresh of the same data must produce the same
+tables, row for row."""
 
 import datetime as dt
 import os
@@ -34,41 +35,67 @@ def snapshot(settings: Settings) -> dict[str, list]:
     return snapshots
 
 
-def write_correction(correction, first_row: str, corrected, key: str) -> str:
-    """Write the row the query `first_row` selects to `correction` (a CSV extract), each column for which
-    `corrected(name)` gives an SQL expression replaced by it. Returns the row's `key`."""
+def write_correction(correction, rows: str, corrected, key: str) -> list[str]:
+    """Write the rows the query `rows` selects to `correction` (a CSV extract), each column for which
+    `corrected(name)` gives an SQL expression replaced by it. Returns the rows' `key`s."""
     with duckdb.connect() as con:
-        con.execute(f"create table first as {first_row}")
-        columns = [column for column, *_ in con.execute("describe first").fetchall()]
+        con.execute(f"create table corrected as {rows}")
+        columns = [column for column, *_ in con.execute("describe corrected").fetchall()]
         select = ", ".join(f'{corrected(c)} as "{c}"' if corrected(c) else f'"{c}"' for c in columns)
-        con.execute(f"copy (select {select} from first) to '{correction}' (header)")
-        [(value,)] = con.execute(f'select "{key}" from first').fetchall()
-    return value
+        con.execute(f"copy (select {select} from corrected) to '{correction}' (header)")
+        return [value for (value,) in con.execute(f'select "{key}" from corrected').fetchall()]
+
+
+def forty_days_later(column: str) -> str | None:
+    return (f"""strftime(cast("{column}" as timestamp) + interval 40 day, '%Y-%m-%d %H:%M:%S')"""
+            if column.endswith("Date Time") else None)
 
 
 def a_moved_attendance(inbox, held_back) -> str:
     """A later extract correcting an earlier attendance: every time 40 days later, so another day and month
     than the version already built. The attendance chosen is the only RAU one of its site on its day, so
-    the day it leaves loses that series altogether. Returns its identifier."""
-    return write_correction(
+    the day it leaves loses that series altogether (and not in the first month, which `a_vacated_month`
+    empties). Returns its identifier."""
+    [moved] = write_correction(
         held_back / "ecds_attendances_correction.csv",
         f"""select * from read_csv('{inbox}/*.csv', all_varchar = true) where "Unit" = 'RAU'
             qualify count(*) over (partition by left("Arrival Date Time", 10), "Site Code") = 1
+                and left("Arrival Date Time", 7) > min(left("Arrival Date Time", 7)) over ()
             order by "Arrival Date Time" limit 1""",
-        lambda c: (f"""strftime(cast("{c}" as timestamp) + interval 40 day, '%Y-%m-%d %H:%M:%S')"""
-                   if c.endswith("Date Time") else None),
-        "Attendance Identifier")
+        forty_days_later, "Attendance Identifier")
+    return moved
+
+
+def a_vacated_month(inbox, held_back) -> str:
+    """A later extract re-dating every attendance of the first month 40 days later (a month extracted with
+    the wrong dates, say): that month, and each of its days, lose every attendance, so a full refresh has no
+    statistics for them and an incremental build must delete theirs. Returns the month's first day."""
+    extract = f"read_csv('{min(inbox.glob('*.csv'))}', all_varchar = true)"
+    with duckdb.connect() as con:
+        [(month,)] = con.execute(f'select min(left("Arrival Date Time", 7)) from {extract}').fetchall()
+    keys = write_correction(held_back / "ecds_attendances_vacated_month.csv",
+                            f"""select * from {extract} where left("Arrival Date Time", 7) = '{month}'""",
+                            forty_days_later, "Attendance Identifier")
+    assert len(keys) > 100
+    return f"{month}-01"
 
 
 def a_corrected_booking(inbox, held_back) -> str:
     """A later extract correcting the first completed booking: every date a day later. Returns its id."""
     [extract] = inbox.glob("*theatre*.csv")
-    return write_correction(
+    [booking] = write_correction(
         held_back / "theatre_elective_bookings_correction.csv",
         f"""select * from read_csv('{extract}', all_varchar = true) where "Outcome" = 'Done' limit 1""",
         lambda c: (f"""strftime(strptime("{c}", '%d/%m/%Y') + interval 1 day, '%d/%m/%Y')"""
                    if c.endswith("Date") else None),
         "Booking ID")
+    return booking
+
+
+def months(settings: Settings) -> set[str]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        rows = con.execute("select distinct arrival_month from int_ed_attendances_monthly").fetchall()
+    return {str(month) for (month,) in rows}
 
 
 def versions(settings: Settings, table: str, key: str, value: str) -> int:
@@ -86,6 +113,7 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     theatre.generate(SyntheticRequest(theatre_inbox, seed=5, projects=projects, scale=0.1))
     tonight = hold_back_last_day(ed_inbox)
     moved = a_moved_attendance(ed_inbox, tonight.parent)
+    vacated = a_vacated_month(ed_inbox, tonight.parent)
     booking = a_corrected_booking(theatre_inbox, tonight.parent)
     for plugin in (ed, theatre):
         for table in plugin.tables:
@@ -98,17 +126,20 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     [load] = land_inbox(settings, ed, ed.table("attendances"), dt.date(2024, 1, 2))
     assert load.rows_landed > 0
     run_dbt(settings, ["build", *SELECT])  # incremental; fails on any dbt test
-    # The next night: a correction moving an earlier attendance to another day and month, and a correction
-    # of an earlier theatre booking.
+    assert vacated in months(settings)
+    # The next night: corrections moving an earlier attendance to another day and month, and every
+    # attendance of the first month out of it; and a correction of an earlier theatre booking.
     for correction, inbox in ((tonight.parent / "ecds_attendances_correction.csv", ed_inbox),
+                              (tonight.parent / "ecds_attendances_vacated_month.csv", ed_inbox),
                               (tonight.parent / "theatre_elective_bookings_correction.csv", theatre_inbox)):
         os.replace(correction, inbox / correction.name)
-    for plugin in (ed, theatre):
-        [load] = land_inbox(settings, plugin, plugin.tables[0], dt.date(2024, 1, 3))
-        assert load.rows_landed == 1
+    assert [load.status for load in land_inbox(settings, ed, ed.tables[0], dt.date(2024, 1, 3))] == ["landed"] * 2
+    [load] = land_inbox(settings, theatre, theatre.tables[0], dt.date(2024, 1, 3))
+    assert load.rows_landed == 1
     assert versions(settings, "stg_ed_attendances__attendances", "attendance_id", moved) == 2
     assert versions(settings, "stg_theatre_cancellations__bookings", "booking_id", booking) == 2
     run_dbt(settings, ["build", *SELECT])
+    assert vacated not in months(settings)
     incremental = snapshot(settings)
 
     # The first load date re-landed: older versions now land after the corrections, and must not replace

@@ -6,9 +6,7 @@
 -- depends_on: {{ ref('stg_ed_attendances__attendances') }} {{ ref('fct_ed_attendances') }}
 {%- set touched = [] %}
 {%- if is_incremental() and execute %}
-{%- set touched = kpo_values_touched_since(
-    ref('stg_ed_attendances__attendances'), 'cast(arrived_at as date)', 'attendance_id',
-    ref('fct_ed_attendances'), 'last_loaded_at') %}
+{%- set touched = kpo_recomputed_values() %}
 {%- endif %}
 with
 
