@@ -6,6 +6,7 @@ moved a day), then the first load date is re-landed. A full refresh of the same 
 tables, row for row."""
 
 import datetime as dt
+import json
 import os
 
 import duckdb
@@ -22,6 +23,8 @@ from plugins.contract import SyntheticRequest
 pytestmark = pytest.mark.xdist_group("plugins")
 SELECT = ["--select", "+path:plugin_models/ed_attendances +path:plugin_models/theatre_cancellations",
           "--exclude", "test_type:unit", "--indirect-selection", "cautious"]
+VIEWS = ("stg_ed_attendances__attendances", "int_ed_attendances_scoped", "metric_rows_daily_ed_attendances",
+         "metric_rows_ed_attendances", "stg_theatre_cancellations__bookings")
 TABLES = ("fct_ed_attendances", "int_ed_attendances_monthly", "int_ed_attendances_daily", "fct_theatre_bookings")
 
 
@@ -98,6 +101,13 @@ def months(settings: Settings) -> set[str]:
     return {str(month) for (month,) in rows}
 
 
+def views_kept(settings: Settings) -> dict[str, bool]:
+    """Whether the last dbt invocation kept each view as it was (dbt's adapter response KEPT) or built it."""
+    results = json.loads((settings.dbt_build_dir / "target" / "run_results.json").read_text())["results"]
+    kept = {result["unique_id"].split(".")[-1]: result["adapter_response"].get("code") == "KEPT" for result in results}
+    return {view: kept[view] for view in VIEWS}
+
+
 def versions(settings: Settings, table: str, key: str, value: str) -> int:
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         return con.execute(f"select count(*) from {table} where {key} = ?", [value]).fetchall()[0][0]
@@ -126,6 +136,8 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     [load] = land_inbox(settings, ed, ed.table("attendances"), dt.date(2024, 1, 2))
     assert load.rows_landed > 0
     run_dbt(settings, ["build", *SELECT])  # incremental; fails on any dbt test
+    # A view holds no data: the same definition over tonight's data is kept, not re-created.
+    assert all(views_kept(settings).values())
     assert vacated in months(settings)
     # The next night: corrections moving an earlier attendance to another day and month, and every
     # attendance of the first month out of it; and a correction of an earlier theatre booking.
@@ -138,7 +150,10 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     assert load.rows_landed == 1
     assert versions(settings, "stg_ed_attendances__attendances", "attendance_id", moved) == 2
     assert versions(settings, "stg_theatre_cancellations__bookings", "booking_id", booking) == 2
+    with duckdb.connect(str(settings.warehouse)) as con:  # a view whose label no longer matches its SQL
+        con.execute("comment on view int_ed_attendances_scoped is 'an older definition'")
     run_dbt(settings, ["build", *SELECT])
+    assert views_kept(settings) == {view: view != "int_ed_attendances_scoped" for view in VIEWS}
     assert vacated not in months(settings)
     incremental = snapshot(settings)
 
@@ -149,8 +164,10 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
         for table in plugin.tables:
             assert reland_archive(settings, plugin, table, dt.date(2024, 1, 1))
     run_dbt(settings, ["build", *SELECT])
+    assert all(views_kept(settings).values())  # the re-created view is labelled with its SQL again
     assert snapshot(settings) == incremental
 
     # The same landed data, rebuilt from scratch (re-landing changed no content, only load times).
     run_dbt(settings, ["build", "--full-refresh", *SELECT])
+    assert not any(views_kept(settings).values())
     assert snapshot(settings) == incremental
