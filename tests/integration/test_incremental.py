@@ -8,6 +8,7 @@ tables, row for row."""
 import datetime as dt
 import json
 import os
+import shutil
 
 import duckdb
 import pytest
@@ -23,8 +24,9 @@ from plugins.contract import SyntheticRequest
 pytestmark = pytest.mark.xdist_group("plugins")
 SELECT = ["--select", "+path:plugin_models/ed_attendances +path:plugin_models/theatre_cancellations",
           "--exclude", "test_type:unit", "--indirect-selection", "cautious"]
-VIEWS = ("stg_ed_attendances__attendances", "int_ed_attendances_scoped", "metric_rows_daily_ed_attendances",
-         "metric_rows_ed_attendances", "stg_theatre_cancellations__bookings")
+# what a nightly run keeps as it was when unchanged: views, and a seed
+KEPT = ("stg_ed_attendances__attendances", "int_ed_attendances_scoped", "metric_rows_daily_ed_attendances",
+        "metric_rows_ed_attendances", "stg_theatre_cancellations__bookings", "theatre_cancellation_reasons")
 TABLES = ("fct_ed_attendances", "int_ed_attendances_monthly", "int_ed_attendances_daily", "fct_theatre_bookings")
 
 
@@ -101,11 +103,23 @@ def months(settings: Settings) -> set[str]:
     return {str(month) for (month,) in rows}
 
 
-def views_kept(settings: Settings) -> dict[str, bool]:
-    """Whether the last dbt invocation kept each view as it was (dbt's adapter response KEPT) or built it."""
+def kept(settings: Settings) -> dict[str, bool]:
+    """Whether the last dbt invocation kept each view and seed of KEPT as it was (dbt's adapter response
+    KEPT) or built it."""
     results = json.loads((settings.dbt_build_dir / "target" / "run_results.json").read_text())["results"]
-    kept = {result["unique_id"].split(".")[-1]: result["adapter_response"].get("code") == "KEPT" for result in results}
-    return {view: kept[view] for view in VIEWS}
+    codes = {result["unique_id"].split(".")[-1]: result["adapter_response"].get("code") for result in results}
+    return {name: codes[name] == "KEPT" for name in KEPT}
+
+
+def add_a_cancellation_reason(settings: Settings) -> None:
+    """Add a row to the theatre plugin's reason seed in this home's dbt project only (a copy replaces the
+    assembled project's link to the plugin's seed folder)."""
+    seeds = settings.dbt_build_dir / "plugin_seeds" / "theatre_cancellations"
+    plugin_seeds = seeds.resolve()
+    seeds.unlink()
+    shutil.copytree(plugin_seeds, seeds)
+    with (seeds / "theatre_cancellation_reasons.csv").open("a") as csv:
+        csv.write("NC99,A reason added tonight,non-clinical,hospital,false,Administrative error\n")
 
 
 def versions(settings: Settings, table: str, key: str, value: str) -> int:
@@ -136,8 +150,8 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     [load] = land_inbox(settings, ed, ed.table("attendances"), dt.date(2024, 1, 2))
     assert load.rows_landed > 0
     run_dbt(settings, ["build", *SELECT])  # incremental; fails on any dbt test
-    # A view holds no data: the same definition over tonight's data is kept, not re-created.
-    assert all(views_kept(settings).values())
+    # A view holds no data, a seed is a file: the same definition over tonight's data is kept, not rebuilt.
+    assert all(kept(settings).values())
     assert vacated in months(settings)
     # The next night: corrections moving an earlier attendance to another day and month, and every
     # attendance of the first month out of it; and a correction of an earlier theatre booking.
@@ -152,8 +166,11 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     assert versions(settings, "stg_theatre_cancellations__bookings", "booking_id", booking) == 2
     with duckdb.connect(str(settings.warehouse)) as con:  # a view whose label no longer matches its SQL
         con.execute("comment on view int_ed_attendances_scoped is 'an older definition'")
+    add_a_cancellation_reason(settings)  # and a seed file changed
     run_dbt(settings, ["build", *SELECT])
-    assert views_kept(settings) == {view: view != "int_ed_attendances_scoped" for view in VIEWS}
+    rebuilt = ("int_ed_attendances_scoped", "theatre_cancellation_reasons")
+    assert kept(settings) == {name: name not in rebuilt for name in KEPT}
+    assert versions(settings, "theatre_cancellation_reasons", "reason_code", "NC99") == 1
     assert vacated not in months(settings)
     incremental = snapshot(settings)
 
@@ -164,10 +181,10 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
         for table in plugin.tables:
             assert reland_archive(settings, plugin, table, dt.date(2024, 1, 1))
     run_dbt(settings, ["build", *SELECT])
-    assert all(views_kept(settings).values())  # the re-created view is labelled with its SQL again
+    assert all(kept(settings).values())  # what was rebuilt is labelled with what it was built from again
     assert snapshot(settings) == incremental
 
     # The same landed data, rebuilt from scratch (re-landing changed no content, only load times).
     run_dbt(settings, ["build", "--full-refresh", *SELECT])
-    assert not any(views_kept(settings).values())
+    assert not any(kept(settings).values())
     assert snapshot(settings) == incremental
