@@ -7,8 +7,9 @@
     sha256 of its file and its column types. A later run that would build the same keeps it, and dbt reports
     KEPT. What a view reads cannot change shape under it without the dbt project or a plugin changing, and
     then kpo builds with --full-refresh, which re-creates and reloads everything. A relation with hooks is
-    always rebuilt (a hook may do something every run). dbt has no setting for this, hence adapter-specific
-    materialisations in front of dbt's own. -#}
+    always rebuilt (a hook may do something every run). The label takes the place of a description that
+    `persist_docs` would write on the relation (kpo does not use it: publication writes descriptions).
+    dbt has no setting for this, hence adapter-specific materialisations in front of dbt's own. -#}
 
 {%- materialization view, adapter='duckdb' -%}
     {%- set label = 'kpo view of compiled SQL md5 ' ~ local_md5(sql) -%}
