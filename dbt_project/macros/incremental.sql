@@ -10,13 +10,18 @@
     {{ return(run_query("select max(" ~ column ~ ") from " ~ relation).columns[0].values()[0]) }}
 {% endmacro %}
 
+{#- The filter keeping rows loaded after `watermark`, written as a constant DuckDB can prune on. -#}
+{% macro kpo_loaded_after(watermark, loaded_column='loaded_at') -%}
+    {{ loaded_column }} > timestamp '{{ watermark }}'
+{%- endmacro %}
+
 {#- Whether `relation` (an incremental model's `this`) already holds a `key` of a row of `landed` loaded after
     `watermark`. When it holds none, tonight's records have no earlier landed version (the model holds every
     key landed up to its watermark), and the history need not be read: the usual night. -#}
 {% macro kpo_holds_keys_landed_since(relation, landed, key, watermark, loaded_column='loaded_at') %}
     {%- set query %}
         select count(*) from {{ relation }}
-        where {{ key }} in (select {{ key }} from {{ landed }} where {{ loaded_column }} > timestamp '{{ watermark }}')
+        where {{ kpo_versions_landed_since(landed, key, watermark, loaded_column) }}
     {%- endset %}
     {{ return(run_query(query).columns[0].values()[0] > 0) }}
 {% endmacro %}
@@ -25,7 +30,7 @@
 {% macro kpo_any_loaded_since(relation, condition, watermark, loaded_column='loaded_at') %}
     {%- set query %}
         select count(*) from {{ relation }}
-        where {{ loaded_column }} > timestamp '{{ watermark }}' and ({{ condition }})
+        where {{ kpo_loaded_after(watermark, loaded_column) }} and ({{ condition }})
     {%- endset %}
     {{ return(run_query(query).columns[0].values()[0] > 0) }}
 {% endmacro %}
@@ -37,7 +42,7 @@
     {%- if watermark is none -%}
         true
     {%- else -%}
-        {{ key }} in (select {{ key }} from {{ relation }} where {{ loaded_column }} > timestamp '{{ watermark }}')
+        {{ key }} in (select {{ key }} from {{ relation }} where {{ kpo_loaded_after(watermark, loaded_column) }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -51,7 +56,7 @@
         {%- if key is not none %}
         where {{ kpo_versions_landed_since(relation, key, watermark, loaded_column) }}
         {%- elif watermark is not none %}
-        where {{ loaded_column }} > timestamp '{{ watermark }}'
+        where {{ kpo_loaded_after(watermark, loaded_column) }}
         {%- endif %}
         order by touched
     {%- endset %}
@@ -74,7 +79,7 @@
     {%- elif kpo_holds_keys_landed_since(this, relation, key, watermark, loaded_column) %}
         {{- return(kpo_versions_landed_since(relation, key, watermark, loaded_column)) }}
     {%- endif %}
-    {{- return(loaded_column ~ " > timestamp '" ~ watermark ~ "'") }}
+    {{- return(kpo_loaded_after(watermark, loaded_column)) }}
 {% endmacro %}
 
 {#- For an incremental statistic over a `fact` built from `landed`: the distinct values of `expression` (as
