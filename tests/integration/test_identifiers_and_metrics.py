@@ -29,6 +29,11 @@ def test_every_declared_metric_is_published(demo_home):
     assert declared <= trust, declared - trust
 
 
+def numbers_in(data: bytes) -> set[str]:
+    """The digits of every number shaped like an NHS number in `data`."""
+    return {re.sub(rb"\D", b"", m).decode() for m in NUMBER.findall(data)}
+
+
 def nhs_numbers_in_extracts(home: Path) -> set[str]:
     numbers: set[str] = set()
     for path in (home / "archive").rglob("*"):
@@ -37,7 +42,7 @@ def nhs_numbers_in_extracts(home: Path) -> set[str]:
                 cells = [str(c) for c in row]
                 numbers |= {re.sub(r"\D", "", c) for c in cells if re.fullmatch(r"\d{3}[ -]?\d{3}[ -]?\d{4}", c)}
         elif path.is_file():
-            numbers |= {re.sub(rb"\D", b"", m).decode() for m in NUMBER.findall(path.read_bytes())}
+            numbers |= numbers_in(path.read_bytes())
     return numbers
 
 
@@ -75,7 +80,7 @@ def strings_in_sqlite(path: Path) -> set[str]:
                     if isinstance(value, str):
                         value = value.encode()
                     if isinstance(value, bytes):
-                        found |= {re.sub(rb"\D", b"", m).decode() for m in NUMBER.findall(value)}
+                        found |= numbers_in(value)
     return found
 
 
@@ -96,7 +101,7 @@ def test_no_raw_nhs_number_outside_the_inbox_and_archive(demo_home):
         elif path.name.endswith((".db-wal", ".db-shm")):
             continue  # read through their database above
         else:
-            found = {re.sub(rb"\D", b"", m).decode() for m in NUMBER.findall(path.read_bytes())}
+            found = numbers_in(path.read_bytes())
         if found & numbers:
             leaks[str(relative)] = found & numbers
     assert not leaks, {k: sorted(v)[:3] for k, v in leaks.items()}
