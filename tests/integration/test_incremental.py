@@ -3,7 +3,7 @@ less its last day are built with --full-refresh; then, each followed by an incre
 included: one row per attendance, per statistic key), the last day lands, then corrections (an attendance
 moved to another day and month, every attendance of the first month moved out of it, a theatre booking
 moved a day), then the first load date is re-landed. A full refresh of the same data must produce the same
-tables, row for row."""
+tables, row for row. Along the way, unchanged views and seeds are kept and changed ones rebuilt."""
 
 import datetime as dt
 import json
