@@ -1,9 +1,10 @@
 """Issue 5: the incremental ED and theatre models give what a full refresh gives. Three years of ED data
 less its last day are built with --full-refresh; then, each followed by an incremental build (its dbt tests
 included: one row per attendance, per statistic key), the last day lands, then corrections (an attendance
-moved to another day and month, every attendance of the first month moved out of it, a theatre booking
-moved a day), then the first load date is re-landed. A full refresh of the same data must produce the same
-tables, row for row. Along the way, unchanged views and seeds are kept and changed ones rebuilt."""
+moved to another day and month, every attendance of the first month moved out of it, others moved to the
+other site, into the RAU and past 12 hours, one corrected twice in the night, one sent late, a theatre
+booking moved a day), then the first load date is re-landed. A full refresh of the same data must produce
+the same tables, row for row. Along the way, unchanged views and seeds are kept and changed ones rebuilt."""
 
 import datetime as dt
 import json
@@ -85,6 +86,33 @@ def a_vacated_month(inbox, held_back) -> str:
     return f"{month}-01"
 
 
+def other_corrections(inbox, held_back) -> dict[str, str]:
+    """Two later extracts correcting attendances of the last complete month, landed one after the other: the
+    first moves one to the other site and another into the RAU; the second corrects the first again (its
+    departure 13 hours later as well), makes a third depart 13 hours later (past the 12-hour threshold), and
+    sends an attendance late (a new identifier on one of the month's days). Returns each one's identifier."""
+    extract = f"read_csv('{sorted(inbox.glob('*.csv'))[-2]}', all_varchar = true)"
+    other_site = {"Site Code": "case \"Site Code\" when 'LGI' then 'SJUH' else 'LGI' end"}
+    later = {"Departure Date Time": "strftime(cast(\"Departure Date Time\" as timestamp) + interval 13 hour, "
+                                    "'%Y-%m-%d %H:%M:%S')"}
+    new_identifier = {"Attendance Identifier": "'LATE' || \"Attendance Identifier\""}
+    changes = {  # extract: the attendances it corrects, and their corrected columns
+        "ecds_attendances_corrected_1.csv": {"site": other_site, "rau": {"Unit": "'RAU'"}},
+        "ecds_attendances_corrected_2.csv": {"site": other_site | later, "over_12_hours": later,
+                                             "sent_late": new_identifier}}
+    with duckdb.connect() as con:
+        picked = con.execute(f"""select "Attendance Identifier" from {extract} where "Unit" <> 'RAU'
+                                 order by "Arrival Date Time", "Attendance Identifier" limit 4""").fetchall()
+        keys = dict(zip(("site", "rau", "over_12_hours", "sent_late"), (key for (key,) in picked), strict=True))
+        for name, corrected in changes.items():
+            query = " union all ".join(
+                f"""select * replace ({", ".join(f'{sql} as "{column}"' for column, sql in columns.items())})
+                    from {extract} where "Attendance Identifier" = '{keys[what]}'"""
+                for what, columns in corrected.items())
+            con.execute(f"copy ({query}) to '{held_back / name}' (header)")
+    return {**keys, "sent_late": "LATE" + keys["sent_late"]}
+
+
 def a_corrected_booking(inbox, held_back) -> str:
     """A later extract correcting the first completed booking: every date a day later. Returns its id."""
     [extract] = inbox.glob("*theatre*.csv")
@@ -95,6 +123,18 @@ def a_corrected_booking(inbox, held_back) -> str:
                    if c.endswith("Date") else None),
         "Booking ID")
     return booking
+
+
+def attendance(settings: Settings, key: str) -> dict:
+    """The fact's row for an attendance, with the site and departure its first landed version gave."""
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        result = con.execute("""
+            select fact.*, first.site_code as first_site_code, first.departed_at as first_departed_at
+            from fct_ed_attendances as fact, stg_ed_attendances__attendances as first
+            where fact.attendance_id = ? and first.attendance_id = fact.attendance_id
+            qualify row_number() over (order by first.loaded_at) = 1""", [key])
+        [row] = result.fetchall()
+        return dict(zip((column for column, *_ in result.description), row, strict=True))
 
 
 def months(settings: Settings) -> set[str]:
@@ -139,6 +179,7 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     moved = a_moved_attendance(ed_inbox, tonight.parent)
     vacated = a_vacated_month(ed_inbox, tonight.parent)
     booking = a_corrected_booking(theatre_inbox, tonight.parent)
+    corrected = other_corrections(ed_inbox, tonight.parent)
     for plugin in (ed, theatre):
         for table in plugin.tables:
             land_inbox(settings, plugin, table, dt.date(2024, 1, 1))
@@ -161,11 +202,9 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     assert vacated in months(settings)
     # The next night: corrections moving an earlier attendance to another day and month, and every
     # attendance of the first month out of it; and a correction of an earlier theatre booking.
-    for correction, inbox in ((tonight.parent / "ecds_attendances_correction.csv", ed_inbox),
-                              (tonight.parent / "ecds_attendances_vacated_month.csv", ed_inbox),
-                              (tonight.parent / "theatre_elective_bookings_correction.csv", theatre_inbox)):
-        os.replace(correction, inbox / correction.name)
-    assert [load.status for load in land_inbox(settings, ed, ed.tables[0], dt.date(2024, 1, 3))] == ["landed"] * 2
+    for correction in tonight.parent.glob("*.csv"):
+        os.replace(correction, (theatre_inbox if "theatre" in correction.name else ed_inbox) / correction.name)
+    assert [load.status for load in land_inbox(settings, ed, ed.tables[0], dt.date(2024, 1, 3))] == ["landed"] * 4
     [load] = land_inbox(settings, theatre, theatre.tables[0], dt.date(2024, 1, 3))
     assert load.rows_landed == 1
     assert versions(settings, "stg_ed_attendances__attendances", "attendance_id", moved) == 2
@@ -178,6 +217,13 @@ def test_an_incremental_build_equals_a_full_refresh(tmp_path):
     assert kept(settings) == {name: name not in rebuilt for name in KEPT}
     assert versions(settings, "theatre_cancellation_reasons", "reason_code", "NC99") == 1
     assert vacated not in months(settings)
+    # corrected once and then again tonight: the later extract wins, both of its changes
+    site = attendance(settings, corrected["site"])
+    assert site["landed_versions"] == 3 and site["site_code"] != site["first_site_code"]
+    assert site["departed_at"] == site["first_departed_at"] + dt.timedelta(hours=13) and site["is_over_12_hours"]
+    assert attendance(settings, corrected["rau"])["is_rau"]
+    assert attendance(settings, corrected["over_12_hours"])["is_over_12_hours"]
+    assert attendance(settings, corrected["sent_late"])["landed_versions"] == 1
     incremental = snapshot(settings)
 
     # The first load date re-landed: older versions now land after the corrections, and must not replace
