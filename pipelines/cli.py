@@ -272,7 +272,7 @@ def dev(port: int = 3000):
     from pipelines.runner import prepare_instance
 
     settings = load_settings()
-    prepare_instance(settings)
+    prepare_instance(settings).dispose()
     os.chdir(REPO_ROOT)
     executable = Path(sys.executable).parent / "dagster"
     os.execve(str(executable), [str(executable), "dev", "-m", "pipelines.definitions", "-p", str(port)],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines import publication
+from pipelines import gx_suites, publication
 from pipelines.catalogue import write_catalogue
 from pipelines.report import build_report
 from pipelines.settings import Settings
@@ -90,6 +90,7 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
         result = publication.publish(settings, publication_id, models, docs_from_manifest(dbt_manifest, models),
                                      manifest, share_models=share_models, extras=extras)
         context.log.info(f"published {publication_id} to {settings.published}")
+        gx_suites.prune_projects(settings, context.run_id)
         return dg.MaterializeResult(metadata={
             "publication_id": publication_id, "path": str(settings.published),
             "tables": dg.MetadataValue.json(result.manifest["tables"]),

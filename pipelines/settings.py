@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     target: Literal["duckdb", "postgres"] = Field(default="duckdb", description="dbt target.")
     alert_webhook_url: str | None = Field(default=None, description="POST run-failure alerts here.")
     keep_publications: int = Field(default=5, ge=1, description="Publications kept for rollback.")
+    keep_unpublished_validations: int = Field(
+        default=5, ge=0,
+        description="great-expectations results (gx/<run id>/) kept from the latest runs that published nothing, "
+                    "for diagnosis. A published run's are removed: its data docs are in its publication.")
     sensor_stable_seconds: int = Field(
         default=60, ge=0, description="An inbox file must keep its size this long before the sensor runs it."
     )

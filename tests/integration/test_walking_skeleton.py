@@ -91,6 +91,11 @@ def test_the_same_extracts_again_change_no_published_number(demo_home, tmp_path)
     assert "published" in result.stdout
     assert published_numbers(home) == before
     assert not [p for p in (home / "inbox").rglob("*") if p.is_file()]
+    # What a published run leaves behind is bounded: its validation results are in the publication, and its
+    # Dagster databases are closed (checkpointed, no write-ahead log left beside them).
+    assert not list((home / "gx").iterdir())
+    assert (home / "published" / "quality" / "index.html").exists()
+    assert not list((home / "dagster").rglob("*-wal"))
 
 
 def write_vacancies(path: Path, rows: list[dict]) -> None:
@@ -129,6 +134,8 @@ def test_a_metric_out_of_range_blocks_publication_and_leaves_published_untouched
     assert "expect_column_values_to_be_between(value)" in result.stdout
     assert "nothing was published" in result.stdout
     assert tree_digest(home / "published") == before
+    [project] = (home / "gx").iterdir()  # the failed run's validation results stay, for diagnosis
+    assert list((project / "gx" / "uncommitted" / "validations" / "metric_rows_hr_recruitment").rglob("*.json"))
 
 
 def test_a_load_failing_its_landing_suite_is_rejected_and_nothing_published(demo_home, tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import publication
+from pipelines import gx_suites, publication
 from pipelines.settings import Settings
 from tests.helpers import tree_digest
 
@@ -97,3 +97,16 @@ def test_a_reader_holding_the_old_file_keeps_its_view(settings):
     with duckdb.connect(str(settings.published / "kpo.duckdb"), read_only=True) as fresh:
         assert fresh.execute("select sum(value) from mart_a").fetchall() == [(135,)]
     assert os.readlink(settings.published / "kpo.duckdb") == ".current/kpo.duckdb"
+
+
+def test_once_a_run_publishes_its_validation_results_go_and_the_latest_unpublished_runs_stay(tmp_path):
+    settings = Settings(home=tmp_path / "home", keep_unpublished_validations=2)
+    failed = [f"failed-{n}" for n in range(4)]  # newest first
+    for age, run_id in enumerate([*reversed(failed), "published"]):
+        project = settings.gx_project(run_id)
+        (project / "gx" / "validations").mkdir(parents=True)
+        os.utime(project, (1_700_000_000 + age * 86_400,) * 2)
+    removed = gx_suites.prune_projects(settings, "published")
+    assert sorted(removed) == ["failed-2", "failed-3", "published"]
+    assert sorted(p.name for p in settings.gx_project("x").parent.iterdir()) == ["failed-0", "failed-1"]
+    assert gx_suites.prune_projects(settings, "never-validated") == []  # a run whose checks ran no suite
