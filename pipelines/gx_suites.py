@@ -128,10 +128,11 @@ def prune_projects(settings: Settings, published_run_id: str) -> list[str]:
     the runs that published nothing (a failed check, a killed run) the latest `keep_unpublished_validations`
     stay, for diagnosis. Otherwise every nightly run would leave ~5 MB behind for good. Returns the run ids
     removed."""
-    root = settings.gx_project(published_run_id).parent
+    root = settings.gx_projects
     others = sorted((p for p in root.iterdir() if p.is_dir() and p.name != published_run_id),
                     key=lambda p: p.stat().st_mtime, reverse=True) if root.is_dir() else []
-    removed = [p for p in (root / published_run_id, *others[settings.keep_unpublished_validations:]) if p.is_dir()]
+    removed = [p for p in (settings.gx_project(published_run_id), *others[settings.keep_unpublished_validations:])
+               if p.is_dir()]
     for project in removed:
         shutil.rmtree(project, ignore_errors=True)
     _context.cache_clear()  # no cached context may point at a removed project

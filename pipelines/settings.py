@@ -96,9 +96,14 @@ class Settings(BaseSettings):
         """The dbt project assembled for this home: core models + every registered plugin's models."""
         return self.root / "dbt"
 
+    @property
+    def gx_projects(self) -> Path:
+        """The great-expectations projects of runs, a folder per run id."""
+        return self.root / "gx"
+
     def gx_project(self, run_id: str) -> Path:
         """The great-expectations project of one run: its validation results become the data docs."""
-        return self.root / "gx" / run_id
+        return self.gx_projects / run_id
 
     @property
     def run_lock(self) -> Path:

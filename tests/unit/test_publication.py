@@ -108,5 +108,5 @@ def test_once_a_run_publishes_its_validation_results_go_and_the_latest_unpublish
         os.utime(project, (1_700_000_000 + age * 86_400,) * 2)
     removed = gx_suites.prune_projects(settings, "published")
     assert sorted(removed) == ["failed-2", "failed-3", "published"]
-    assert sorted(p.name for p in settings.gx_project("x").parent.iterdir()) == ["failed-0", "failed-1"]
+    assert sorted(p.name for p in settings.gx_projects.iterdir()) == ["failed-0", "failed-1"]
     assert gx_suites.prune_projects(settings, "never-validated") == []  # a run whose checks ran no suite
