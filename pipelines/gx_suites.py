@@ -123,16 +123,17 @@ def build_data_docs(project_dir: Path, target: Path) -> bool:
     return True
 
 
-def prune_projects(settings: Settings, published_run_id: str) -> list[str]:
-    """Housekeeping once a run has published: its GX project goes (the publication holds its data docs), and of
-    the runs that published nothing (a failed check, a killed run) the latest `keep_unpublished_validations`
-    stay, for diagnosis. Otherwise every nightly run would leave ~5 MB behind for good. Returns the run ids
-    removed."""
+def prune_projects(settings: Settings, published_run_ids: Iterable[str]) -> list[str]:
+    """Housekeeping once a run has published: the GX projects of runs that published go (each publication holds
+    its data docs), and of the runs that published nothing (a failed check, a killed run) the latest
+    `keep_unpublished_validations` stay, for diagnosis. Otherwise every nightly run would leave ~5 MB behind
+    for good. `published_run_ids` names the runs behind the kept publications: one killed after publishing,
+    before this housekeeping, is not mistaken for a run that published nothing. Returns the run ids removed."""
     root = settings.gx_projects
-    others = sorted((p for p in root.iterdir() if p.is_dir() and p.name != published_run_id),
-                    key=lambda p: p.stat().st_mtime, reverse=True) if root.is_dir() else []
-    removed = [p for p in (settings.gx_project(published_run_id), *others[settings.keep_unpublished_validations:])
-               if p.is_dir()]
+    projects = [p for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+    published = set(published_run_ids)
+    others = sorted((p for p in projects if p.name not in published), key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = [p for p in projects if p.name in published] + others[settings.keep_unpublished_validations:]
     for project in removed:
         shutil.rmtree(project, ignore_errors=True)
     _context.cache_clear()  # no cached context may point at a removed project

@@ -90,7 +90,8 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
         result = publication.publish(settings, publication_id, models, docs_from_manifest(dbt_manifest, models),
                                      manifest, share_models=share_models, extras=extras)
         context.log.info(f"published {publication_id} to {settings.published}")
-        gx_suites.prune_projects(settings, context.run_id)
+        kept = publication.list_publications(settings)  # this run's publication among them
+        gx_suites.prune_projects(settings, {p.manifest.get("run_id") for p in kept} | {context.run_id})
         return dg.MaterializeResult(metadata={
             "publication_id": publication_id, "path": str(settings.published),
             "tables": dg.MetadataValue.json(result.manifest["tables"]),

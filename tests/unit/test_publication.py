@@ -101,12 +101,13 @@ def test_a_reader_holding_the_old_file_keeps_its_view(settings):
 
 def test_once_a_run_publishes_its_validation_results_go_and_the_latest_unpublished_runs_stay(tmp_path):
     settings = Settings(home=tmp_path / "home", keep_unpublished_validations=2)
-    failed = [f"failed-{n}" for n in range(4)]  # newest first
-    for age, run_id in enumerate([*reversed(failed), "published"]):
+    # newest first; the newest run published, then was killed before its housekeeping
+    runs = ["killed-after-publishing", *(f"failed-{n}" for n in range(4))]
+    for age, run_id in enumerate([*reversed(runs), "published"]):
         project = settings.gx_project(run_id)
         (project / "gx" / "validations").mkdir(parents=True)
         os.utime(project, (1_700_000_000 + age * 86_400,) * 2)
-    removed = gx_suites.prune_projects(settings, "published")
-    assert sorted(removed) == ["failed-2", "failed-3", "published"]
+    removed = gx_suites.prune_projects(settings, {"published", "killed-after-publishing", "published-long-ago"})
+    assert sorted(removed) == ["failed-2", "failed-3", "killed-after-publishing", "published"]
     assert sorted(p.name for p in settings.gx_projects.iterdir()) == ["failed-0", "failed-1"]
-    assert gx_suites.prune_projects(settings, "never-validated") == []  # a run whose checks ran no suite
+    assert gx_suites.prune_projects(settings, {"never-validated"}) == []  # a run whose checks ran no suite
