@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pipelines.ingest import LOAD_DATES
 from pipelines.landing import content_sha256, land_inbox
 from pipelines.schedules import nightly_schedule
 from pipelines.sensors import failure_sensor, inbox_sensor
@@ -32,13 +33,14 @@ def test_the_schedule_runs_at_two_in_london_for_that_days_partition():
     schedule = nightly_schedule(JOB)
     assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "Europe/London"
     assert schedule.job_name == "kpo_nightly"
-    # 02:00 BST on 1 July is 01:00 UTC: the load date is still 1 July in London.
-    when = dt.datetime(2024, 7, 1, 2, 0, tzinfo=LONDON)
-    request = schedule(dg.build_schedule_context(scheduled_execution_time=when))
-    assert request.partition_key == "2024-07-01"
-    winter = dt.datetime(2024, 1, 15, 2, 0, tzinfo=LONDON)
-    request = schedule(dg.build_schedule_context(scheduled_execution_time=winter))
-    assert request.partition_key == "2024-01-15"
+    # 02:00 BST on 1 July is 01:00 UTC: the load date is still 1 July in London. The days the clocks change
+    # (23 and 25 hours long; 02:00 exists once on both) have their own load date, which the partitions hold.
+    for (month, day), load_date in (((7, 1), "2024-07-01"), ((1, 15), "2024-01-15"), ((3, 31), "2024-03-31"),
+                                    ((10, 27), "2024-10-27")):
+        when = dt.datetime(2024, month, day, 2, 0, tzinfo=LONDON)
+        request = schedule(dg.build_schedule_context(scheduled_execution_time=when))
+        assert request.partition_key == load_date
+        assert load_date in LOAD_DATES.get_partition_keys(current_time=when)
 
 
 class Clock:
