@@ -54,9 +54,9 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
     def _landing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         load_date = dt.date.fromisoformat(context.partition_key)
         if reprocessing(context.run.tags):
-            loads = reland_archive(settings, plugin, table, load_date, context.run_id)
+            loads = reland_archive(settings, plugin, table, load_date, context.run.run_id)
         else:
-            loads = land_inbox(settings, plugin, table, load_date, context.run_id)
+            loads = land_inbox(settings, plugin, table, load_date, context.run.run_id)
         for load in loads:
             context.log.info(f"{load.source_file}: {load.status}, {load.rows_landed} rows landed, "
                              f"{load.rows_quarantined} quarantined")

@@ -69,7 +69,8 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
               pool="warehouse", kinds={"duckdb", "parquet"},
               description="Atomically publishes the marts and dimensions that passed every blocking check.")
     def _publication(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        outcomes = run_check_outcomes(context.instance, context.run_id)
+        run_id = context.run.run_id
+        outcomes = run_check_outcomes(context.instance, run_id)
         failed = [o for o in outcomes if o.blocking_failure]
         missing = planned_checks(context) - {(o.asset, o.check) for o in outcomes}
         if failed or missing:
@@ -77,21 +78,21 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
             reasons += [f"{asset} {check}: not evaluated" for asset, check in sorted(missing)]
             raise dg.Failure(description="publication refused: " + "; ".join(reasons), allow_retries=False)
         dbt_manifest = json.loads(manifest_path.read_text())
-        publication_id = publication.new_publication_id(context.run_id)
+        publication_id = publication.new_publication_id(run_id)
         manifest = {
             "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "run_id": context.run_id,
+            "run_id": run_id,
             "load_date": context.run.tags.get("dagster/partition"),
             "code_version": publication.code_version(),
             "checks": [o.as_json() for o in outcomes],
         }
-        extras = [lambda staging, _: write_catalogue(settings, plugins, context.run_id, staging),
+        extras = [lambda staging, _: write_catalogue(settings, plugins, run_id, staging),
                   lambda staging, manifest: build_report(staging / "kpo.duckdb", manifest, staging / "report.html")]
         result = publication.publish(settings, publication_id, models, docs_from_manifest(dbt_manifest, models),
                                      manifest, share_models=share_models, extras=extras)
         context.log.info(f"published {publication_id} to {settings.published}")
         kept = publication.list_publications(settings)  # this run's publication among them
-        gx_suites.prune_projects(settings, {p.manifest.get("run_id") for p in kept} | {context.run_id})
+        gx_suites.prune_projects(settings, {p.manifest.get("run_id") for p in kept} | {run_id})
         return dg.MaterializeResult(metadata={
             "publication_id": publication_id, "path": str(settings.published),
             "tables": dg.MetadataValue.json(result.manifest["tables"]),

@@ -156,3 +156,37 @@ def test_incremental_models_are_rebuilt_when_the_project_changed_or_a_backfill_r
     assert ("--full-refresh" in args) == full
     # dbt unit tests (model logic) run with every full build, and only then
     assert ("unit_test" not in args) == full
+
+
+def test_a_transient_landing_failure_is_retried_and_a_rejected_extract_is_not(settings, monkeypatch):
+    """The landing step's retry policy: an OS error (a share that hiccups mid-read) is retried once and the
+    run goes on; a rejected extract fails at once, since reading it again cannot mend it."""
+    from pipelines import ingest
+
+    inbox = settings.inbox / "hr_recruitment"
+    inbox.mkdir(parents=True)
+    shutil.copy(Path(__file__).parent / "fixtures_vacancies.csv", inbox / "trac_vacancies_a.csv")
+    attempts = []
+
+    def flaky(*args, **kwargs):
+        attempts.append(args[2].name)
+        if len(attempts) == 1:
+            raise OSError(11, "Resource temporarily unavailable")
+        return land_inbox(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "land_inbox", flaky)
+    asset = ingest.landing_asset(settings, HR, HR.table("vacancies"))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([asset], partition_key="2024-03-01", instance=instance)
+        retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert result.success and attempts == ["vacancies", "vacancies"] and len(retried) == 1
+    assert list((settings.landing / "hr_recruitment" / "vacancies" / "load_date=2024-03-01").glob("*.parquet"))
+
+    (inbox / "trac_vacancies_b.csv").write_text("not,the,header\n1,2,3\n")
+    attempts.clear()
+    monkeypatch.setattr(ingest, "land_inbox", lambda *args, **kwargs: attempts.append(1) or land_inbox(*args, **kwargs))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([asset], partition_key="2024-03-02", instance=instance, raise_on_error=False)
+        retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert not result.success and attempts == [1] and retried == []
+    assert list((settings.quarantine / "hr_recruitment" / "rejected").iterdir())
