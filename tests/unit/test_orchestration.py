@@ -190,3 +190,19 @@ def test_a_transient_landing_failure_is_retried_and_a_rejected_extract_is_not(se
         retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
     assert not result.success and attempts == [1] and retried == []
     assert list((settings.quarantine / "hr_recruitment" / "rejected").iterdir())
+
+
+def test_the_instance_kpo_prepares_retries_a_crashed_run_once_and_runs_one_at_a_time(settings, monkeypatch):
+    """dagster.yaml as the daemon reads it: a run whose process died is re-executed once, a run that failed (a
+    check, a rejected extract) is not, launched runs queue one at a time, and every warehouse writer shares
+    one slot. A mistyped key would otherwise switch these off without a word."""
+    from pipelines.runner import prepare_instance
+
+    for name, value in settings.child_environment().items():  # what prepare_instance exports, undone after
+        monkeypatch.setenv(name, value)
+    with prepare_instance(settings) as instance:
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
+        assert not instance.run_retries_retry_on_asset_or_op_failure
+        concurrency = instance.get_concurrency_config()
+        assert concurrency.run_queue_config.max_concurrent_runs == 1
+        assert concurrency.pool_config.default_pool_limit == 1
