@@ -26,7 +26,8 @@ $(STAMP): pyproject.toml uv.lock
 demo: setup
 	$(BIN)/kpo demo
 
-# Two workers: tests that share the demo publication run in one group (see tests/conftest.py).
+# Two workers, balanced by xdist groups: the demo publication's tests (see tests/conftest.py) and the incremental
+# test on one; the fault-injection test (~400 s) and the plugin tests on the other (~9 min in all).
 test: setup
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 

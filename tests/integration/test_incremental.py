@@ -22,7 +22,8 @@ from pipelines.settings import Settings
 from plugins import registry
 from plugins.contract import SyntheticRequest
 
-pytestmark = pytest.mark.xdist_group("plugins")
+# On the demo publication's worker, after it: the fault test (~400 s) and the plugin tests fill the other.
+pytestmark = pytest.mark.xdist_group("demo")
 SELECT = ["--select", "+path:plugin_models/ed_attendances +path:plugin_models/theatre_cancellations",
           "--exclude", "test_type:unit", "--indirect-selection", "cautious"]
 # what a nightly run keeps as it was when unchanged: views, and a seed
