@@ -46,6 +46,8 @@ class ExpectationOutcome:
     success: bool
     unexpected_count: int = 0
     observed: str | None = None
+    condition: str | None = None  # its row condition, if any: it judges only the rows that meet it
+    rows_checked: int | None = None  # rows it judged, over every batch (None: a table-level expectation)
 
 
 @dataclass
@@ -62,14 +64,21 @@ class SuiteResult:
     def failures(self) -> list[ExpectationOutcome]:
         return [o for o in self.outcomes.values() if not o.success]
 
+    def unmatched(self) -> list[ExpectationOutcome]:
+        """Conditional expectations whose condition no row met: they passed without judging anything."""
+        return [o for o in self.outcomes.values() if o.condition is not None and o.rows_checked == 0]
+
     def summary(self) -> str:
         if self.success:
-            return f"{len(self.outcomes)} expectations passed on {self.rows} rows"
-        return "; ".join(
-            f"{o.expectation}({o.column or ''}) failed"
-            + (f": {o.unexpected_count} unexpected rows" if o.unexpected_count else "")
-            + (f" (observed {o.observed})" if o.observed else "")
-            for o in self.failures())
+            text = f"{len(self.outcomes)} expectations passed on {self.rows} rows"
+        else:
+            text = "; ".join(
+                f"{o.expectation}({o.column or ''}) failed"
+                + (f": {o.unexpected_count} unexpected rows" if o.unexpected_count else "")
+                + (f" (observed {o.observed})" if o.observed else "")
+                for o in self.failures())
+        unmatched = ", ".join(f"{o.expectation}({o.column or ''}) [{o.condition}]" for o in self.unmatched())
+        return text + (f"; no row met the condition of {unmatched}" if unmatched else "")
 
 
 def discover_suites(settings: Settings, plugins: tuple[Plugin, ...]) -> list[Suite]:
@@ -141,6 +150,13 @@ def prune_projects(settings: Settings, published_run_ids: Iterable[str]) -> list
     return [p.name for p in removed]
 
 
+def _condition_text(condition: Any) -> str | None:
+    """A row condition as GX writes it (`unit == days`), from the structured form the suites use."""
+    from great_expectations.expectations.row_conditions import deserialize_row_condition
+
+    return None if condition is None else repr(deserialize_row_condition(condition))
+
+
 def _column_of(kwargs: dict) -> str | None:
     return kwargs.get("column") or ",".join(kwargs.get("column_list", [])) or (
         f"{kwargs['column_A']},{kwargs['column_B']}" if "column_A" in kwargs else None)
@@ -167,12 +183,17 @@ def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame], project_dir:
             observed = item.result.get("observed_value")
             if item.exception_info and item.exception_info.get("raised_exception"):
                 observed = f"error: {item.exception_info.get('exception_message')}"
+            checked = item.result.get("element_count")
+            if previous and previous.rows_checked is not None:
+                checked = (checked or 0) + previous.rows_checked
             outcome = ExpectationOutcome(
                 expectation=config.type, column=_column_of(config.kwargs),
                 success=bool(item.success) and (previous.success if previous else True),
                 unexpected_count=int(item.result.get("unexpected_count") or 0)
                 + (previous.unexpected_count if previous else 0),
                 observed=None if item.success or observed is None else str(observed)[:200],
+                condition=_condition_text(config.kwargs.get("row_condition")),
+                rows_checked=checked,
             )
             result.outcomes[key] = outcome
     return result

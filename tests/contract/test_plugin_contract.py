@@ -153,3 +153,4 @@ def test_the_plugins_landing_suites_pass_on_its_synthetic_extract(plugin, tmp_pa
         result = gx_suites.validate_batches(suite, gx_suites.parquet_batches(files, settings.gx_batch_rows),
                                             tmp_path_factory.mktemp("gx"))
         assert result.success, f"{suite.name}: {result.summary()}"
+        assert not result.unmatched(), f"{suite.name}: the synthetic extract must meet every condition"
