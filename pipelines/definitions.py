@@ -12,7 +12,7 @@ from pipelines.ingest import build_landing_assets
 from pipelines.publish import build_publish_asset
 from pipelines.quality import build_checks
 from pipelines.schedules import nightly_schedule
-from pipelines.sensors import failure_sensor, inbox_sensor
+from pipelines.sensors import failure_sensor, inbox_sensor, killed_run_sensor
 from pipelines.settings import Settings, load_settings
 from pipelines.transform import build_dbt_assets, dbt_resource, published_models
 from plugins import registry
@@ -38,7 +38,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=build_checks(settings, plugins, model_names),
         jobs=[nightly],
         schedules=[nightly_schedule(nightly)],
-        sensors=[inbox_sensor(settings, plugins, nightly), failure_sensor(settings, nightly)],
+        sensors=[inbox_sensor(settings, plugins, nightly), failure_sensor(settings, nightly),
+                 killed_run_sensor(settings)],
         resources={"dbt": dbt_resource(settings)},
     )
 

@@ -162,6 +162,22 @@ def recover_killed_runs(instance: dg.DagsterInstance) -> list[str]:
     return recovered
 
 
+def recover_killed_runs_unless_one_is_live(settings: Settings, instance: dg.DagsterInstance) -> list[str]:
+    """For the Dagster daemon: a `kpo run` killed outside it stays 'in progress' in the instance, and the run
+    queue (one run at a time) would hold every scheduled or sensor run behind it until the next `kpo run`.
+    When such runs exist and no `kpo run` holds the lock, mark them failed. The lock is held shared meanwhile,
+    so a `kpo run` starting in that instant is refused (with the usual message) rather than taken for dead."""
+    if not instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS, tags={"kpo/trigger": "cli"}), limit=1):
+        return []
+    settings.run_lock.parent.mkdir(parents=True, exist_ok=True)
+    with settings.run_lock.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return []  # a live `kpo run` holds the lock: its run is not dead
+        return recover_killed_runs(instance)  # closing the handle releases the lock
+
+
 def daemon_runs_in_progress(instance: dg.DagsterInstance) -> list[str]:
     """Runs the Dagster daemon launched (schedule, sensor, UI) that are still going."""
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS))

@@ -1,6 +1,7 @@
-"""The inbox sensor (a run per new extract, once its size has stopped changing) and the run-failure
-sensor (alerts). Files are recognised by content hash, the same identity landing uses, so a file is
-never run twice and a re-dropped extract starts nothing."""
+"""The inbox sensor (a run per new extract, once its size has stopped changing), the run-failure
+sensor (alerts), and the sensor that marks killed `kpo run`s failed so that they do not block the run
+queue. Files are recognised by content hash, the same identity landing uses, so a file is never run twice
+and a re-dropped extract starts nothing."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import dagster as dg
 
 from pipelines.alerts import Alert, raise_alert
 from pipelines.landing import content_sha256, inbox_files, landed_hashes
+from pipelines.runner import recover_killed_runs_unless_one_is_live
 from pipelines.settings import LONDON, Settings
 from plugins.contract import Plugin
 
@@ -63,3 +65,17 @@ def failure_sensor(settings: Settings, job: dg.JobDefinition | object) -> dg.Sen
                                     failed_steps=failed, message=context.failure_event.message or "run failed"))
 
     return _alert
+
+
+def killed_run_sensor(settings: Settings) -> dg.SensorDefinition:
+    @dg.sensor(name="kpo_killed_runs", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Marks failed the `kpo run`s that were killed (still 'in progress', no process holds "
+                           "the run lock), so that scheduled and sensor runs do not queue behind them for ever.")
+    def _killed_runs(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+        recovered = recover_killed_runs_unless_one_is_live(settings, context.instance)
+        if recovered:
+            context.log.warning(f"marked failed {len(recovered)} killed kpo run(s): {', '.join(recovered)}")
+            return dg.SkipReason(f"marked failed the killed kpo run(s) {', '.join(r[:8] for r in recovered)}")
+        return dg.SkipReason("no killed kpo run")
+
+    return _killed_runs

@@ -1,5 +1,6 @@
 """Issue 5 with Dagster's own testing helpers: the schedule's partition and job, the inbox sensor's
-stability rule and run keys, and the run-failure alert (log, alerts.jsonl, webhook on 127.0.0.1)."""
+stability rule and run keys, the run-failure alert (log, alerts.jsonl, webhook on 127.0.0.1), the retry
+policy and instance settings, and the sensor that marks killed `kpo run`s failed."""
 
 import datetime as dt
 import http.server
@@ -14,7 +15,7 @@ import pytest
 from pipelines.ingest import LOAD_DATES
 from pipelines.landing import content_sha256, land_inbox
 from pipelines.schedules import nightly_schedule
-from pipelines.sensors import failure_sensor, inbox_sensor
+from pipelines.sensors import failure_sensor, inbox_sensor, killed_run_sensor
 from pipelines.settings import LONDON, Settings
 from plugins.hr_recruitment import PLUGIN as HR
 
@@ -206,3 +207,36 @@ def test_the_instance_kpo_prepares_retries_a_crashed_run_once_and_runs_one_at_a_
         concurrency = instance.get_concurrency_config()
         assert concurrency.run_queue_config.max_concurrent_runs == 1
         assert concurrency.pool_config.default_pool_limit == 1
+
+
+@dg.op
+def noop() -> None:
+    pass
+
+
+@dg.job
+def tiny() -> None:
+    noop()
+
+
+def test_the_daemon_marks_a_killed_kpo_run_failed_once_no_kpo_run_holds_the_lock(settings):
+    """A `kpo run` killed outside the daemon stays 'started' in the instance; the run queue (one at a time)
+    would keep every scheduled run waiting behind it. The sensor marks it failed, but never while a `kpo run`
+    holds the lock (its run is alive), and never a run the daemon launched (Dagster's code server watches those)."""
+    from pipelines.runner import run_lock
+
+    sensor = killed_run_sensor(settings)
+    with dg.instance_for_test() as instance:
+        killed = instance.create_run_for_job(tiny, status=dg.DagsterRunStatus.STARTED, tags={"kpo/trigger": "cli"})
+        scheduled = instance.create_run_for_job(tiny, status=dg.DagsterRunStatus.STARTED,
+                                                tags={"kpo/trigger": "schedule"})
+        with run_lock(settings):  # a live `kpo run`
+            held = sensor(dg.build_sensor_context(instance=instance))
+            assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.STARTED
+        freed = sensor(dg.build_sensor_context(instance=instance))
+        statuses = {name: instance.get_run_by_id(run.run_id).status
+                    for name, run in (("killed", killed), ("scheduled", scheduled))}
+        again = sensor(dg.build_sensor_context(instance=instance))
+    assert held.skip_message == "no killed kpo run" and again.skip_message == "no killed kpo run"
+    assert killed.run_id[:8] in freed.skip_message
+    assert statuses == {"killed": dg.DagsterRunStatus.FAILURE, "scheduled": dg.DagsterRunStatus.STARTED}
