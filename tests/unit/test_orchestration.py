@@ -195,8 +195,8 @@ def test_a_transient_landing_failure_is_retried_and_a_rejected_extract_is_not(se
 
 def test_the_instance_kpo_prepares_retries_a_crashed_run_once_and_runs_one_at_a_time(settings, monkeypatch):
     """dagster.yaml as the daemon reads it: a run whose process died is re-executed once, a run that failed (a
-    check, a rejected extract) is not, launched runs queue one at a time, and every warehouse writer shares
-    one slot. A mistyped key would otherwise switch these off without a word."""
+    check, a rejected extract) is not, launched runs queue one at a time, every warehouse writer shares one
+    slot, and a run stuck 'started' is failed in the end. A mistyped key would switch these off silently."""
     from pipelines.runner import prepare_instance
 
     for name, value in settings.child_environment().items():  # what prepare_instance exports, undone after
@@ -207,6 +207,8 @@ def test_the_instance_kpo_prepares_retries_a_crashed_run_once_and_runs_one_at_a_
         concurrency = instance.get_concurrency_config()
         assert concurrency.run_queue_config.max_concurrent_runs == 1
         assert concurrency.pool_config.default_pool_limit == 1
+        # a run stuck 'started' (its process died with the machine) is failed after 3 hours, not waited on
+        assert instance.run_monitoring_enabled and instance.run_monitoring_max_runtime_seconds == 3 * 3600
 
 
 @dg.op
