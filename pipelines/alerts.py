@@ -29,8 +29,18 @@ class Alert:
         return asdict(self)
 
 
+def already_raised(settings: Settings, run_id: str) -> bool:
+    path = settings.published / "alerts.jsonl"
+    return path.exists() and any(json.loads(line).get("run_id") == run_id
+                                 for line in path.read_text().splitlines() if line.strip())
+
+
 def raise_alert(settings: Settings, alert: Alert, timeout: float = 10) -> str | None:
-    """Write the alert everywhere it is configured to go; return the webhook error, if any."""
+    """Write the alert everywhere it is configured to go, once per run (`kpo run` and the daemon's sensors may
+    both see a failure); return the webhook error, if any."""
+    if already_raised(settings, alert.run_id):
+        log.info("kpo run %s: its failure was already alerted", alert.run_id)
+        return None
     alert = Alert(**{**alert.as_json(), "raised_at": alert.raised_at or dt.datetime.now(dt.UTC).isoformat()})
     payload = json.dumps(alert.as_json())
     log.error("kpo run %s failed: %s", alert.run_id, alert.message)

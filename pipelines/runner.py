@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from pipelines.alerts import Alert, raise_alert
 from pipelines.settings import REPO_ROOT, Settings
 
 
@@ -84,6 +85,7 @@ class RunSummary:
     checks: list[dict] = field(default_factory=list)
     publication_id: str | None = None
     failures: list[str] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
     log_path: str | None = None
 
     @property
@@ -131,6 +133,7 @@ def _step_failed(summary: RunSummary, step_key: str, data: object) -> None:
     user = getattr(data, "user_failure_data", None)
     message = (user.description if user and user.description else None) or (error.message if error else "failed")
     summary.failures.append(f"{step_key}: {message.strip().splitlines()[0] if message.strip() else 'failed'}")
+    summary.failed_steps.append(step_key)
     if user and user.metadata and "loads" in user.metadata:
         loads = _metadata_value(user.metadata["loads"])
         for load in loads:
@@ -149,15 +152,20 @@ IN_PROGRESS = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.Dag
                dg.DagsterRunStatus.NOT_STARTED]
 
 
-def recover_killed_runs(instance: dg.DagsterInstance) -> list[str]:
+KILLED = "kpo: this run's process died (killed or crashed)"
+
+
+def recover_killed_runs(settings: Settings, instance: dg.DagsterInstance) -> list[str]:
     """Runs started by `kpo run` that are still 'in progress' while we hold the run lock were killed
-    (every live CLI run holds the lock): mark them failed and free the `warehouse` pool slot they held,
-    or the next run would wait for that slot for ever."""
+    (every live CLI run holds the lock): mark them failed, free the `warehouse` pool slot they held (or the
+    next run would wait for that slot for ever), and raise the alert a failed run raises."""
     recovered = []
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS, tags={"kpo/trigger": "cli"}))
     for run in runs:
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-        instance.report_run_failed(run, message="kpo: this run's process died (killed or crashed)")
+        instance.report_run_failed(run, message=KILLED)
+        raise_alert(settings, Alert(run_id=run.run_id, job=run.job_name, load_date=run.tags.get("dagster/partition"),
+                                    failed_steps=[], message=KILLED))
         recovered.append(run.run_id)
     return recovered
 
@@ -175,7 +183,7 @@ def recover_killed_runs_unless_one_is_live(settings: Settings, instance: dg.Dags
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             return []  # a live `kpo run` holds the lock: its run is not dead
-        return recover_killed_runs(instance)  # closing the handle releases the lock
+        return recover_killed_runs(settings, instance)  # closing the handle releases the lock
 
 
 def daemon_runs_in_progress(instance: dg.DagsterInstance) -> list[str]:
@@ -192,7 +200,7 @@ def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refre
 
     load_date = load_date or settings.today()
     with run_lock(settings), prepare_instance(settings) as instance:
-        recover_killed_runs(instance)
+        recover_killed_runs(settings, instance)
         if busy := daemon_runs_in_progress(instance):
             raise AlreadyRunning(f"a run launched by the Dagster daemon is in progress ({busy[0][:8]}); "
                                  "wait for it to finish")
@@ -219,6 +227,10 @@ def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refre
                 watcher.stop()
         summary = summarise(instance, run_id, load_date.isoformat())
         summary.log_path = str(log_path)
+        if not summary.success:  # as the daemon's failure sensor does for the runs it launches
+            raise_alert(settings, Alert(run_id=run_id, job=job.name, load_date=load_date.isoformat(),
+                                        failed_steps=summary.failed_steps,
+                                        message="; ".join(summary.failures) or "run failed"))
         return summary
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -20,10 +21,13 @@ def kpo(home: Path, *args: str, env: dict[str, str] | None = None, timeout: int 
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    """Every file under `root` (following the served symlinks) with its sha256, and every link's target."""
+    """Every file under `root` (following the served symlinks) with its sha256, and every link's target; but
+    not published/alerts.jsonl, the log of failed runs kept beside the publication, which is no part of it."""
     digest: dict[str, str] = {}
     for path in sorted(root.rglob("*")):
         relative = str(path.relative_to(root))
+        if relative == "alerts.jsonl":
+            continue
         if path.is_symlink():
             digest[relative + " ->"] = os.readlink(path)
         if path.is_file():
@@ -31,3 +35,8 @@ def tree_digest(root: Path) -> dict[str, str]:
         elif path.is_dir() and path.is_symlink():
             digest.update({f"{relative}/{k}": v for k, v in tree_digest(path).items()})
     return digest
+
+
+def alerts(home: Path) -> list[dict]:
+    path = home / "published" / "alerts.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

@@ -15,7 +15,8 @@ import duckdb
 import pytest
 
 from pipelines.faults import POINTS
-from tests.helpers import BIN, REPO, kpo, tree_digest
+from pipelines.runner import KILLED
+from tests.helpers import BIN, REPO, alerts, kpo, tree_digest
 
 pytestmark = pytest.mark.xdist_group("faults")
 
@@ -102,6 +103,8 @@ def test_killed_runs_never_reach_bi_users_and_the_next_run_recovers(tmp_path):
     assert second != first
     every_mart_reads(home)
     assert not list((home / "publications").glob(".*.tmp"))
+    # each killed run was marked failed, and alerted once, by the run after it; the runs that published were not
+    assert [alert["message"] for alert in alerts(home)] == [KILLED] * len(POINTS)
 
     rollback = kpo(home, "publish", "rollback")
     assert rollback.returncode == 0, rollback.stdout

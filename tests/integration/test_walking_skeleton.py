@@ -13,7 +13,7 @@ import pytest
 
 from pipelines.settings import REPO_ROOT
 from plugins import registry
-from tests.helpers import BIN, kpo, tree_digest
+from tests.helpers import BIN, alerts, kpo, tree_digest
 
 pytestmark = pytest.mark.xdist_group("demo")
 
@@ -134,6 +134,8 @@ def test_a_metric_out_of_range_blocks_publication_and_leaves_published_untouched
     assert "expect_column_values_to_be_between(value)" in result.stdout
     assert "nothing was published" in result.stdout
     assert tree_digest(home / "published") == before
+    [alert] = alerts(home)  # `kpo run` alerts as the daemon's failure sensor does
+    assert "publication" in alert["failed_steps"] and "gx_metric_rows_hr_recruitment" in alert["message"]
     [project] = (home / "gx").iterdir()  # the failed run's validation results stay, for diagnosis
     assert list((project / "gx" / "uncommitted" / "validations" / "metric_rows_hr_recruitment").rglob("*.json"))
 
@@ -147,6 +149,8 @@ def test_a_load_failing_its_landing_suite_is_rejected_and_nothing_published(demo
     assert result.returncode == 1
     assert "gx_vacancies" in result.stdout and "expect_column_values_to_be_unique(vacancy_id)" in result.stdout
     assert tree_digest(home / "published") == before
+    [alert] = alerts(home)
+    assert "gx_vacancies" in alert["message"]
     rejected = list((home / "quarantine" / "hr_recruitment" / "vacancies" / "rejected-loads").rglob("*.parquet"))
     assert len(rejected) == 1
     landed = list((home / "landing" / "hr_recruitment" / "vacancies").rglob("load_date=*/*.parquet"))

@@ -132,6 +132,7 @@ def test_a_failed_run_raises_an_alert_everywhere(tmp_path, caplog):
         context = dg.build_run_status_sensor_context(sensor_name=sensor.name, dagster_event=failure,
                                                      dagster_instance=instance, dagster_run=result.dagster_run)
         sensor(context.for_run_failure())
+        sensor(context.for_run_failure())  # the same failure seen again (by `kpo run` too, say): alerted once
     server.shutdown()
     [alert] = [json.loads(line) for line in (settings.published / "alerts.jsonl").read_text().splitlines()]
     assert alert["run_id"] == result.run_id and alert["load_date"] == "2024-03-01"
@@ -241,4 +242,6 @@ def test_the_daemon_marks_a_killed_kpo_run_failed_once_no_kpo_run_holds_the_lock
         again = sensor(dg.build_sensor_context(instance=instance))
     assert held.skip_message == "no killed kpo run" and again.skip_message == "no killed kpo run"
     assert killed.run_id[:8] in freed.skip_message
+    [alert] = [json.loads(line) for line in (settings.published / "alerts.jsonl").read_text().splitlines()]
+    assert alert["run_id"] == killed.run_id and "died" in alert["message"]  # as for any failed run
     assert statuses == {"killed": dg.DagsterRunStatus.FAILURE, "scheduled": dg.DagsterRunStatus.STARTED}
