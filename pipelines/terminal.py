@@ -75,6 +75,8 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
             if (settings.published / name).exists():
                 console.print(f"  {label + ':':<10} {settings.published / name}")
     else:
-        console.print(f"[red]run failed: nothing was published; {settings.published} is unchanged[/red]")
+        console.print(f"[red]run failed: nothing was published; the publication in {settings.published} is "
+                      "unchanged[/red]")
+        console.print(f"  alert:     {settings.published / 'alerts.jsonl'}")
     if summary.log_path:
         console.print(f"  run log:   {summary.log_path}")

@@ -52,4 +52,5 @@ def test_a_failed_run_says_nothing_was_published(tmp_path: Path) -> None:
     assert "checks: 0 passed, 0 warning(s) (do not block publication), 1 failed" in text
     assert "ERROR landing/ed_attendances/attendances gx_mart_metric_spc: lpl above mean" in text
     assert "publication refused" in text
-    assert f"run failed: nothing was published; {settings.published} is unchanged" in text
+    assert f"run failed: nothing was published; the publication in {settings.published} is unchanged" in text
+    assert f"alert:     {settings.published / 'alerts.jsonl'}" in text
