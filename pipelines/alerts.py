@@ -30,7 +30,7 @@ class Alert:
 
 
 def already_raised(settings: Settings, run_id: str) -> bool:
-    path = settings.published / "alerts.jsonl"
+    path = settings.alerts_file
     return path.exists() and any(json.loads(line).get("run_id") == run_id
                                  for line in path.read_text().splitlines() if line.strip())
 
@@ -44,8 +44,8 @@ def raise_alert(settings: Settings, alert: Alert, timeout: float = 10) -> str | 
     alert = Alert(**{**alert.as_json(), "raised_at": alert.raised_at or dt.datetime.now(dt.UTC).isoformat()})
     payload = json.dumps(alert.as_json())
     log.error("kpo run %s failed: %s", alert.run_id, alert.message)
-    settings.published.mkdir(parents=True, exist_ok=True)
-    with (settings.published / "alerts.jsonl").open("a") as handle:
+    settings.alerts_file.parent.mkdir(parents=True, exist_ok=True)
+    with settings.alerts_file.open("a") as handle:
         handle.write(payload + "\n")
     if not settings.alert_webhook_url:
         return None

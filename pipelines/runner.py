@@ -155,13 +155,17 @@ IN_PROGRESS = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.Dag
 KILLED = "kpo: this run's process died (killed or crashed)"
 
 
+def _cli_runs_in_progress(instance: dg.DagsterInstance, limit: int | None = None) -> list[dg.DagsterRun]:
+    return list(instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS, tags={"kpo/trigger": "cli"}),
+                                  limit=limit))
+
+
 def recover_killed_runs(settings: Settings, instance: dg.DagsterInstance) -> list[str]:
     """Runs started by `kpo run` that are still 'in progress' while we hold the run lock were killed
     (every live CLI run holds the lock): mark them failed, free the `warehouse` pool slot they held (or the
     next run would wait for that slot for ever), and raise the alert a failed run raises."""
     recovered = []
-    runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS, tags={"kpo/trigger": "cli"}))
-    for run in runs:
+    for run in _cli_runs_in_progress(instance):
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         instance.report_run_failed(run, message=KILLED)
         raise_alert(settings, Alert(run_id=run.run_id, job=run.job_name, load_date=run.tags.get("dagster/partition"),
@@ -175,7 +179,7 @@ def recover_killed_runs_unless_one_is_live(settings: Settings, instance: dg.Dags
     queue (one run at a time) would hold every scheduled or sensor run behind it until the next `kpo run`.
     When such runs exist and no `kpo run` holds the lock, mark them failed. The lock is held shared meanwhile,
     so a `kpo run` starting in that instant is refused (with the usual message) rather than taken for dead."""
-    if not instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS, tags={"kpo/trigger": "cli"}), limit=1):
+    if not _cli_runs_in_progress(instance, limit=1):
         return []
     settings.run_lock.parent.mkdir(parents=True, exist_ok=True)
     with settings.run_lock.open("a+") as handle:

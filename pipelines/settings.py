@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         return self.root / "published"
 
     @property
+    def alerts_file(self) -> Path:
+        """Failed runs' alerts, one JSON line each, beside (not in) the served publication."""
+        return self.published / "alerts.jsonl"
+
+    @property
     def publications(self) -> Path:
         """Kept publications (for rollback); `published/` serves one of them."""
         return self.root / "publications"

@@ -77,6 +77,6 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
     else:
         console.print(f"[red]run failed: nothing was published; the publication in {settings.published} is "
                       "unchanged[/red]")
-        console.print(f"  alert:     {settings.published / 'alerts.jsonl'}")
+        console.print(f"  alert:     {settings.alerts_file}")
     if summary.log_path:
         console.print(f"  run log:   {summary.log_path}")

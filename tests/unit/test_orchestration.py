@@ -18,6 +18,7 @@ from pipelines.schedules import nightly_schedule
 from pipelines.sensors import failure_sensor, inbox_sensor, killed_run_sensor
 from pipelines.settings import LONDON, Settings
 from plugins.hr_recruitment import PLUGIN as HR
+from tests.helpers import alerts
 
 JOB = dg.define_asset_job("kpo_nightly", selection="*")
 EXTRACT = "Vacancy Reference,Job Title\n"
@@ -134,7 +135,7 @@ def test_a_failed_run_raises_an_alert_everywhere(tmp_path, caplog):
         sensor(context.for_run_failure())
         sensor(context.for_run_failure())  # the same failure seen again (by `kpo run` too, say): alerted once
     server.shutdown()
-    [alert] = [json.loads(line) for line in (settings.published / "alerts.jsonl").read_text().splitlines()]
+    [alert] = alerts(settings.root)
     assert alert["run_id"] == result.run_id and alert["load_date"] == "2024-03-01"
     assert alert["failed_steps"] == ["breaks"]
     assert Hook.received == [alert]
@@ -242,6 +243,6 @@ def test_the_daemon_marks_a_killed_kpo_run_failed_once_no_kpo_run_holds_the_lock
         again = sensor(dg.build_sensor_context(instance=instance))
     assert held.skip_message == "no killed kpo run" and again.skip_message == "no killed kpo run"
     assert killed.run_id[:8] in freed.skip_message
-    [alert] = [json.loads(line) for line in (settings.published / "alerts.jsonl").read_text().splitlines()]
+    [alert] = alerts(settings.root)
     assert alert["run_id"] == killed.run_id and "died" in alert["message"]  # as for any failed run
     assert statuses == {"killed": dg.DagsterRunStatus.FAILURE, "scheduled": dg.DagsterRunStatus.STARTED}
