@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.settings import REPO_ROOT, Settings, load_settings
+from pipelines.settings import REPO_ROOT, Settings, SettingsError, load_settings
 from plugins.validation import declaration_problems
 
 app = typer.Typer(help="kpo: the KPO metrics warehouse.", no_args_is_help=True, add_completion=False)
@@ -280,7 +280,11 @@ def dev(port: int = 3000):
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SettingsError as exc:
+        Console(stderr=True).print(f"[red]kpo: invalid setting[/red]\n{exc}", soft_wrap=True, highlight=False)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

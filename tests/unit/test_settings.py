@@ -1,9 +1,13 @@
 """One Settings object: KPO_HOME roots every path, and nothing else reads os.environ."""
 
 import re
+import subprocess
 from pathlib import Path
 
-from pipelines.settings import REPO_ROOT, Settings
+import pytest
+
+from pipelines.settings import REPO_ROOT, Settings, SettingsError, load_settings
+from tests.helpers import BIN
 
 
 def test_home_roots_every_folder(tmp_path, monkeypatch):
@@ -34,3 +38,34 @@ def test_nothing_but_settings_reads_the_environment():
         if path.name != "settings.py" and re.search(r"os\.environ(?!\.update)|os\.getenv|getenv\(", path.read_text()):
             readers.append(str(path.relative_to(REPO_ROOT)))
     assert readers == []
+
+
+def test_the_unbuilt_postgres_target_is_refused_with_its_reason(monkeypatch):
+    monkeypatch.setenv("KPO_TARGET", "postgres")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert str(refused.value).startswith("KPO_TARGET=postgres: the PostgreSQL scale-out route (DESIGN.md) is not built")
+    assert "Python models" in str(refused.value)
+    monkeypatch.setenv("KPO_TARGET", "duckdb")
+    assert load_settings().target == "duckdb"
+
+
+def test_every_wrong_setting_is_named_with_its_value(monkeypatch):
+    monkeypatch.setenv("KPO_KEEP_PUBLICATIONS", "0")
+    monkeypatch.setenv("KPO_SENSOR_STABLE_SECONDS", "soon")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    lines = str(refused.value).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("KPO_KEEP_PUBLICATIONS=0: ") and "greater than or equal to 1" in lines[0]
+    assert lines[1].startswith("KPO_SENSOR_STABLE_SECONDS=soon: ")
+
+
+def test_the_cli_stops_on_a_wrong_setting_without_a_traceback(tmp_path):
+    env = {"KPO_HOME": str(tmp_path), "KPO_TARGET": "postgres", "PATH": str(BIN)}
+    result = subprocess.run([str(BIN / "kpo"), "publish", "status"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith("kpo: invalid setting\nKPO_TARGET=postgres: ")
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not any(tmp_path.iterdir())  # refused before anything was written under KPO_HOME
