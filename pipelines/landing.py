@@ -74,8 +74,17 @@ def reland_archive(settings: Settings, plugin: Plugin, table: Table, load_date: 
     table = with_reference_values(table, load_reference(()))
     folder = settings.archive / plugin.name / f"load_date={load_date.isoformat()}"
     files = sorted(p for p in folder.glob("*__*") if fnmatch(p.name.split("__", 1)[1], table.file_pattern))
-    return [land_file(settings, plugin, table, path, load_date, content_sha256(path), run_id, reprocess=True)
-            for path in files]
+    loads, seen = [], set()
+    for path in files:
+        sha = content_sha256(path)
+        if sha in seen:  # the same extract dropped under two names was archived under both and landed once
+            loads.append(FileLoad(plugin=plugin.name, table=table.name, source_file=path.name.split("__", 1)[1],
+                                  content_sha256=sha, load_date=load_date.isoformat(), status="duplicate",
+                                  run_id=run_id))
+            continue
+        seen.add(sha)
+        loads.append(land_file(settings, plugin, table, path, load_date, sha, run_id, reprocess=True))
+    return loads
 
 
 def content_sha256(path: Path) -> str:
@@ -94,16 +103,35 @@ def landed_hashes(settings: Settings, plugin: Plugin, table: Table) -> set[str]:
     return {p.stem for p in table_dir(settings, plugin, table).glob("load_date=*/*.parquet")}
 
 
+def is_upload(path: Path) -> bool:
+    """A file in the inbox that is meant to load: not hidden, not a partial upload (.part/.tmp)."""
+    return not path.name.startswith(".") and path.suffix not in {".part", ".tmp"}
+
+
+def picked_up(table: Table, path: Path) -> bool:
+    """Whether the nightly run takes this file (in its plugin's inbox folder) for `table`."""
+    return is_upload(path) and fnmatch(path.name, table.file_pattern)
+
+
 def inbox_files(settings: Settings, plugin: Plugin, table: Table) -> list[Path]:
     """Files waiting for this table; hidden and partial uploads (.part/.tmp) are left alone."""
     folder = settings.inbox / plugin.name
     if not folder.is_dir():
         return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and picked_up(table, p))
+
+
+def unclaimed_inbox_files(settings: Settings, plugins: tuple[Plugin, ...]) -> list[Path]:
+    """Uploads in the inbox that no run will ever load: outside any plugin's folder, or named to no table's
+    pattern. Nothing moves them (they may be another system's), so every run names them instead."""
+    if not settings.inbox.is_dir():
+        return []
+    tables = {plugin.name: plugin.tables for plugin in plugins}
     return sorted(
-        p for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix not in {".part", ".tmp"}
-        and fnmatch(p.name, table.file_pattern)
-    )
+        path for path in settings.inbox.rglob("*")
+        if path.is_file() and is_upload(path) and not any(part.startswith(".") for part in path.parts[-2:])
+        and not (path.parent.parent == settings.inbox and path.parent.name in tables
+                 and any(picked_up(table, path) for table in tables[path.parent.name])))
 
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:

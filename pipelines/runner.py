@@ -87,6 +87,7 @@ class RunSummary:
     failures: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     log_path: str | None = None
+    unclaimed: list[str] = field(default_factory=list)  # inbox files no plugin table will ever load
 
     @property
     def checks_failed(self) -> list[dict]:
@@ -112,6 +113,7 @@ def summarise(instance: dg.DagsterInstance, run_id: str, load_date: str) -> RunS
             summary.checks.append({"asset": "/".join(data.asset_key.path), "check": data.check_name,
                                    "passed": data.passed, "severity": data.severity.value,
                                    "description": data.description})
+            _loads_rejected(summary, data)
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             _step_failed(summary, event.step_key or "", data)
     return summary
@@ -126,6 +128,20 @@ def _materialized(summary: RunSummary, materialization: dg.AssetMaterialization)
             setattr(source, name, int(metadata.get(name, 0)))
     elif path == ["publication"]:
         summary.publication_id = str(metadata.get("publication_id"))
+
+
+def _loads_rejected(summary: RunSummary, evaluation: dg.AssetCheckEvaluation) -> None:
+    """A landing suite moved the loads it failed out of landing: they count as rejected, not landed."""
+    rejected = _metadata_value((evaluation.metadata or {}).get("rejected_loads")) or []
+    if not rejected:
+        return
+    key = "/".join(evaluation.asset_key.path[1:])
+    source = summary.sources.setdefault(key, SourceSummary(key))
+    for load in rejected:
+        source.files_rejected += 1
+        if load["run_id"] == summary.run_id:  # an earlier run's unaudited load was never counted as landed here
+            source.files_landed -= 1
+            source.rows_landed -= load["rows_landed"]
 
 
 def _step_failed(summary: RunSummary, step_key: str, data: object) -> None:
@@ -201,6 +217,8 @@ def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refre
     """Load the inbox for `load_date` (default today, London), build, check, publish. With `reprocess`,
     re-land that date's archived extracts instead of the inbox (a backfill)."""
     from pipelines.definitions import NIGHTLY_JOB, build_definitions
+    from pipelines.landing import unclaimed_inbox_files
+    from plugins import registry
 
     load_date = load_date or settings.today()
     with run_lock(settings), prepare_instance(settings) as instance:
@@ -231,6 +249,8 @@ def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refre
                 watcher.stop()
         summary = summarise(instance, run_id, load_date.isoformat())
         summary.log_path = str(log_path)
+        summary.unclaimed = [str(path.relative_to(settings.inbox))
+                             for path in unclaimed_inbox_files(settings, registry.discover())]
         if not summary.success:  # as the daemon's failure sensor does for the runs it launches
             raise_alert(settings, Alert(run_id=run_id, job=job.name, load_date=load_date.isoformat(),
                                         failed_steps=summary.failed_steps,

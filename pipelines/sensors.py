@@ -13,10 +13,12 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.alerts import Alert, raise_alert
-from pipelines.landing import content_sha256, inbox_files, landed_hashes
+from pipelines.landing import content_sha256, inbox_files, landed_hashes, unclaimed_inbox_files
 from pipelines.runner import recover_killed_runs_unless_one_is_live
 from pipelines.settings import LONDON, Settings
 from plugins.contract import Plugin
+
+UNCLAIMED = "unclaimed"  # the cursor's one key that is not a waiting file's path (those are absolute)
 
 
 def _waiting_files(settings: Settings, plugins: tuple[Plugin, ...]) -> dict[Path, tuple[Plugin, object]]:
@@ -48,6 +50,12 @@ def inbox_sensor(settings: Settings, plugins: tuple[Plugin, ...], job: dg.JobDef
             load_date = dt.datetime.fromtimestamp(now, LONDON).date().isoformat()
             requests.append(dg.RunRequest(run_key=sha, partition_key=load_date,
                                           tags={"kpo/trigger": "inbox", "kpo/file": path.name}))
+        # Files no run will load are named once in the daemon's log (and again whenever that list changes).
+        unclaimed = [str(path.relative_to(settings.inbox)) for path in unclaimed_inbox_files(settings, plugins)]
+        if unclaimed and unclaimed != seen.get(UNCLAIMED):
+            context.log.warning(f"{len(unclaimed)} file(s) in the inbox that no run will load (no plugin's folder, "
+                                f"or a name no table's pattern matches): {', '.join(unclaimed)}")
+        still[UNCLAIMED] = unclaimed
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(still))
 
     return _inbox

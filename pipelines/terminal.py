@@ -67,6 +67,10 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
                       f"{check['description']}[/{colour}]")
     for failure in summary.failures:
         console.print(f"  [red]{failure}[/red]")
+    if summary.unclaimed:
+        console.print(f"[yellow]{len(summary.unclaimed)} file(s) in the inbox that no run will load (no plugin's "
+                      "folder, or a name no table's pattern matches; `kpo plugin list` shows the patterns): "
+                      f"{', '.join(summary.unclaimed)}[/yellow]", soft_wrap=True, highlight=False)
     if summary.success and summary.publication_id:
         console.print(f"[green]published {summary.publication_id}[/green]")
         console.print(f"  warehouse: {settings.published / 'kpo.duckdb'}")

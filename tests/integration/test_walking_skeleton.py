@@ -140,18 +140,39 @@ def test_a_metric_out_of_range_blocks_publication_and_leaves_published_untouched
     assert list((project / "gx" / "uncommitted" / "validations" / "metric_rows_hr_recruitment").rglob("*.json"))
 
 
-def test_a_load_failing_its_landing_suite_is_rejected_and_nothing_published(demo_home, tmp_path):
+def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_published(demo_home, tmp_path):
     home = copy_home(demo_home, tmp_path / "home")
     before = tree_digest(home / "published")
     rows = [slow_vacancy(1, dt.date(2023, 5, 2), 40), slow_vacancy(1, dt.date(2023, 5, 3), 41)]  # one id twice
     write_vacancies(home / "inbox" / "hr_recruitment" / "trac_vacancies_dup.csv", rows)
+    # Two valid corrections of the landed extract, sharing vacancies with each other and with it: the suite's
+    # "one row per vacancy" holds in each extract, and the latest landed version of a vacancy wins in dbt.
+    [extract] = (home / "archive" / "hr_recruitment").rglob("*trac_vacancies*.csv")
+    with extract.open(newline="", encoding="utf-8-sig") as handle:
+        header, *vacancies = list(csv.reader(handle))
+    shortlisted = [row for row in vacancies if row[header.index("Shortlisting Complete")]]  # as most in an extract
+    for name, rows in (("trac_vacancies_fix_a.csv", shortlisted[:10]), ("trac_vacancies_fix_b.csv", shortlisted[:5])):
+        with (home / "inbox" / "hr_recruitment" / name).open("w", newline="") as handle:
+            csv.writer(handle).writerows([header, *rows])
+    (home / "inbox" / "hr_recruitment" / "trac_vacancies_notes.txt").write_text("not an extract")
     result = kpo(home, "run")
     assert result.returncode == 1
     assert "gx_vacancies" in result.stdout and "expect_column_values_to_be_unique(vacancy_id)" in result.stdout
+    assert "1 file(s) in the inbox that no run will load" in result.stdout
+    assert "hr_recruitment/trac_vacancies_notes.txt" in result.stdout
     assert tree_digest(home / "published") == before
     [alert] = alerts(home)
     assert "gx_vacancies" in alert["message"]
     rejected = list((home / "quarantine" / "hr_recruitment" / "vacancies" / "rejected-loads").rglob("*.parquet"))
     assert len(rejected) == 1
-    landed = list((home / "landing" / "hr_recruitment" / "vacancies").rglob("load_date=*/*.parquet"))
-    assert rejected[0].name not in {p.name for p in landed}
+    reason = rejected[0].with_suffix(".reason.txt").read_text()
+    assert "expect_column_values_to_be_unique(vacancy_id) failed: 2 unexpected rows" in reason
+    landed = {p.name: json.loads(p.with_suffix(".load.json").read_text())
+              for p in (home / "landing" / "hr_recruitment" / "vacancies").rglob("load_date=*/*.parquet")}
+    assert rejected[0].name not in landed
+    fixes = {record["source_file"]: record for record in landed.values() if "_fix_" in record["source_file"]}
+    assert sorted(fixes) == ["trac_vacancies_fix_a.csv", "trac_vacancies_fix_b.csv"]
+    assert all(record["audited"] for record in fixes.values())
+    # the run's summary counts the rejected load as rejected, not landed: two files and 15 rows landed
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("│ hr_recruitment/vacancies ")]
+    assert [cell.strip() for cell in line.split("│")[2:7]] == ["2", "0", "1", "15", "0"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.landing import land_inbox
+from pipelines.landing import land_inbox, reland_archive, unclaimed_inbox_files
 from pipelines.settings import Settings
 from plugins.contract import Column, Plugin, RowRule, Table
 from plugins.hr_recruitment import PLUGIN as HR
@@ -163,6 +163,34 @@ def test_the_same_file_twice_lands_once(settings):
     assert not any(inbox.iterdir())  # both archived
     archived = sorted(p.name for p in (settings.archive / "hr_recruitment").rglob("*.csv"))
     assert len(archived) == 2
+
+
+def test_a_backfill_lands_an_extract_dropped_under_two_names_once(settings):
+    inbox = settings.inbox / "hr_recruitment"
+    content = write_extract(inbox, "trac_vacancies.csv", [vacancy("0000001"), vacancy("0000002")]).read_bytes()
+    (inbox / "trac_vacancies (copy).csv").write_bytes(content)
+    loads = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert sorted(load.status for load in loads) == ["duplicate", "landed"]
+    assert len(list((settings.archive / "hr_recruitment").rglob("*.csv"))) == 2  # archived under both names
+    again = reland_archive(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert sorted((load.status, load.rows_landed) for load in again) == [("duplicate", 0), ("landed", 2)]
+    assert len(landed(settings)) == 2
+
+
+def test_inbox_files_no_run_will_load_are_named(settings):
+    inbox = settings.inbox
+    write_extract(inbox / "hr_recruitment", "trac_vacancies.csv", [vacancy("0000001")])  # loads
+    for name in ("hr_recruitment/notes.txt", "hr_recruitment/vacancies_export.xlsx", "falls/falls_log.csv",
+                 "stray.csv", "hr_recruitment/sub/trac_vacancies.csv"):
+        (inbox / name).parent.mkdir(parents=True, exist_ok=True)
+        (inbox / name).write_text("x")
+    for name in ("hr_recruitment/.trac_vacancies.csv", "hr_recruitment/trac_vacancies.csv.part"):
+        (inbox / name).write_text("x")  # hidden, or an upload in progress: not yet meant to load
+    unclaimed = [str(path.relative_to(inbox)) for path in unclaimed_inbox_files(settings, (HR,))]
+    assert unclaimed == ["falls/falls_log.csv", "hr_recruitment/notes.txt", "hr_recruitment/sub/trac_vacancies.csv",
+                         "hr_recruitment/vacancies_export.xlsx", "stray.csv"]
+    land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert len(unclaimed_inbox_files(settings, (HR,))) == len(unclaimed)  # a run leaves them, so each run names them
 
 
 def test_line_numbers_hold_deep_into_a_large_file(settings):

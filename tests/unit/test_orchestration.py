@@ -15,7 +15,7 @@ import pytest
 from pipelines.ingest import LOAD_DATES
 from pipelines.landing import content_sha256, land_inbox
 from pipelines.schedules import nightly_schedule
-from pipelines.sensors import failure_sensor, inbox_sensor, killed_run_sensor
+from pipelines.sensors import UNCLAIMED, failure_sensor, inbox_sensor, killed_run_sensor
 from pipelines.settings import LONDON, Settings
 from plugins.hr_recruitment import PLUGIN as HR
 from tests.helpers import alerts
@@ -97,6 +97,14 @@ def test_the_sensor_skips_a_re_dropped_file(settings, tmp_path):
     clock.now += 61
     requests, _ = tick(sensor, cursor)
     assert requests == []
+
+
+def test_the_sensor_keeps_the_files_no_run_will_load_to_name_them_once(settings):
+    sensor = inbox_sensor(settings, (HR,), JOB, clock=Clock())
+    (settings.inbox / "hr_recruitment").mkdir(parents=True)
+    (settings.inbox / "hr_recruitment" / "vacancy notes.txt").write_text("x")
+    requests, cursor = tick(sensor, None)
+    assert requests == [] and json.loads(cursor)[UNCLAIMED] == ["hr_recruitment/vacancy notes.txt"]
 
 
 class Hook(http.server.BaseHTTPRequestHandler):
