@@ -8,14 +8,20 @@ import subprocess
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines.settings import REPO_ROOT, Settings, SettingsError, load_settings
 from plugins.validation import declaration_problems
+
+if TYPE_CHECKING:
+    from pipelines.plugin_check import Mismatch
+    from plugins.contract import Plugin
+    from plugins.contract import Table as PluginTable
 
 app = typer.Typer(help="kpo: the KPO metrics warehouse.", no_args_is_help=True, add_completion=False)
 publish_app = typer.Typer(help="Inspect and roll back publications.", no_args_is_help=True)
@@ -27,6 +33,24 @@ console = Console()
 DateOption = Annotated[dt.datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
                                                         help="Load date (default: today, Europe/London).")]
 
+
+def _fail(command: str, message: str, code: int = 2) -> NoReturn:
+    """One red line and a non-zero exit for what the user can put right (never a traceback)."""
+    console.print(f"[red]kpo {command}: {escape(message)}[/red]", soft_wrap=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _load_date(command: str, date: dt.datetime | None) -> dt.date | None:
+    """A load date the nightly job has a partition for, checked before any work starts: Dagster would
+    refuse any other only once the run is under way, with a traceback."""
+    if date is None:
+        return None
+    from pipelines.ingest import LOAD_DATES
+
+    if not LOAD_DATES.has_partition_key(date.date().isoformat()):
+        _fail(command, f"no load date {date.date()}: load dates run from {LOAD_DATES.get_first_partition_key()} "
+                       f"to {LOAD_DATES.get_last_partition_key()} (today, Europe/London)")
+    return date.date()
 
 
 def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, reprocess: bool = False) -> int:
@@ -49,7 +73,8 @@ def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, repr
 def run(date: DateOption = None,
         full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from all history.")] = False):
     """Load what is in the inbox, build, check and publish (the nightly job)."""
-    raise typer.Exit(_run(load_settings(), date.date() if date else None, full_refresh))
+    load_date = _load_date("run", date)
+    raise typer.Exit(_run(load_settings(), load_date, full_refresh))
 
 
 @app.command()
@@ -57,10 +82,11 @@ def demo(seed: Annotated[int, typer.Option(help="Seed of the synthetic extracts.
          scale: Annotated[float, typer.Option(help="Volume multiplier of the synthetic extracts.")] = 1.0,
          date: DateOption = None):
     """Write realistic synthetic extracts into the inbox, then run the nightly job on them."""
+    load_date = _load_date("demo", date)
     settings = load_settings()
     written = _generate(settings, seed, scale)
     console.print(f"wrote {len(written)} synthetic extract(s) into {settings.inbox}")
-    raise typer.Exit(_run(settings, date.date() if date else None, full_refresh=False))
+    raise typer.Exit(_run(settings, load_date, full_refresh=False))
 
 
 @app.command()
@@ -70,8 +96,12 @@ def backfill(start: Annotated[dt.datetime, typer.Option("--start", formats=["%Y-
     (also available as a partition backfill in the Dagster UI)."""
     from plugins import registry
 
-    settings, day, failures = load_settings(), start.date(), 0
-    while day <= end.date():
+    if end < start:
+        _fail("backfill", f"--end {end.date()} is before --start {start.date()}: give the earlier load date as "
+                          "--start")
+    first, last = _load_date("backfill", start), _load_date("backfill", end)
+    settings, day, failures = load_settings(), first, 0
+    while day <= last:
         if any((settings.archive / p.name / f"load_date={day}").is_dir() for p in registry.discover()):
             console.print(f"backfilling load date {day}")
             failures += _run(settings, day, full_refresh=False, reprocess=True) != 0
@@ -82,7 +112,8 @@ def backfill(start: Annotated[dt.datetime, typer.Option("--start", formats=["%Y-
 
 
 @app.command()
-def generate(seed: int = 42, scale: float = 1.0):
+def generate(seed: Annotated[int, typer.Option(help="Seed of the synthetic extracts.")] = 42,
+             scale: Annotated[float, typer.Option(help="Volume multiplier of the synthetic extracts.")] = 1.0):
     """Only write the synthetic extracts into the inbox."""
     for path in _generate(load_settings(), seed, scale):
         console.print(str(path))
@@ -117,8 +148,7 @@ def spc(input: Annotated[Path, typer.Option("--input", help="CSV: period, value[
                                trend_run=trend_run, screen_moving_ranges=screen_moving_ranges)
         result = run_spc_csv(input, output, settings)
     except (SpcInputError, ValueError, OSError) as exc:
-        console.print(f"[red]kpo spc: {input}: {exc}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail("spc", f"{input}: {exc}")
     flagged = int((result["point_type"] != "common_cause").sum())
     console.print(f"{len(result)} points, {flagged} with special cause variation; last point: "
                   f"{result['variation_icon'].iloc[-1]}; wrote {output}")
@@ -131,16 +161,22 @@ def publish_status():
 
     settings = load_settings()
     serving = publication.current_id(settings)
-    table = Table("", "publication", "published at", "checks passed/failed", "rows per table")
+    table = Table("", "publication", "published at", "checks passed/warnings/failed", "rows per table")
     for item in publication.list_publications(settings):
-        checks = item.manifest.get("checks", [])
-        passed = sum(c["passed"] for c in checks)
         rows = ", ".join(f"{k}={v}" for k, v in item.manifest.get("tables", {}).items())
         table.add_row("*" if item.publication_id == serving else "", item.publication_id,
-                      item.manifest.get("published_at", ""), f"{passed}/{len(checks) - passed}", rows)
+                      item.manifest.get("published_at", ""), _check_counts(item.manifest.get("checks", [])), rows)
     console.print(table)
     if serving is None:
         console.print("nothing is published yet")
+
+
+def _check_counts(checks: list[dict]) -> str:
+    """passed/warnings/failed: a check at WARN severity that did not pass is a warning (it never blocks a
+    publication), not a failure."""
+    warnings = sum(not c["passed"] and c.get("severity") == "WARN" for c in checks)
+    passed = sum(bool(c["passed"]) for c in checks)
+    return f"{passed}/{warnings}/{len(checks) - passed - warnings}"
 
 
 @publish_app.command("rollback")
@@ -151,8 +187,7 @@ def publish_rollback(publication_id: Annotated[str | None, typer.Argument()] = N
     try:
         served = publication.rollback(load_settings(), publication_id)
     except ValueError as exc:
-        console.print(f"[red]kpo publish rollback: {exc}[/red]")
-        raise typer.Exit(1) from None
+        _fail("publish rollback", str(exc), code=1)
     console.print(f"now serving publication {served}")
 
 
@@ -167,8 +202,7 @@ def report(output: Annotated[Path | None, typer.Option(help="Write here instead 
     settings = load_settings()
     served = publication.current_id(settings)
     if served is None:
-        console.print("[red]kpo report: nothing is published yet; run `kpo run` or `kpo demo`[/red]")
-        raise typer.Exit(1)
+        _fail("report", "nothing is published yet; run `kpo run` or `kpo demo`", code=1)
     folder = settings.publications / served
     target = output or Path.cwd() / f"kpo-report-{served}.html"
     charts = build_report(folder / "kpo.duckdb", json.loads((folder / "manifest.json").read_text()), target)
@@ -177,12 +211,13 @@ def report(output: Annotated[Path | None, typer.Option(help="Write here instead 
 
 @plugin_app.command("list")
 def plugin_list():
-    """Registered plugins: name, version, origin, tables, metrics."""
+    """Registered plugins: name, version, origin, tables (with the inbox file pattern each loads), metrics."""
     from plugins import registry
 
-    table = Table("plugin", "version", "origin", "tables", "metrics")
+    table = Table("plugin", "version", "origin", "tables (inbox/<plugin>/ pattern)", "metrics")
     for plugin in registry.discover():
-        table.add_row(plugin.name, plugin.version, plugin.origin, ", ".join(t.name for t in plugin.tables),
+        table.add_row(plugin.name, plugin.version, plugin.origin,
+                      "\n".join(f"{t.name} ({t.file_pattern})" for t in plugin.tables),
                       ", ".join(m.metric_id for m in plugin.metrics))
     console.print(table)
 
@@ -190,32 +225,52 @@ def plugin_list():
 @plugin_app.command("check")
 def plugin_check(name: str,
                  file: Annotated[Path | None, typer.Option("--file", help="A real extract to dry-run.")] = None,
-                 table: Annotated[str | None, typer.Option(help="The table the extract feeds.")] = None):
+                 table: Annotated[str | None, typer.Option(help="The table the extract feeds (default: the one "
+                                                                 "whose file pattern its name matches).")] = None):
     """The contract checks for one plugin; with --file, every schema mismatch of a real extract (row and
     column). Nothing is loaded."""
     from pipelines import plugin_check as checks
     from pipelines.reference import load_reference
     from plugins import registry
 
-    try:
+    try:  # the extract's table is settled first: a wrong --file or --table needs no slow contract checks
         plugin = registry.get(name)
-    except registry.PluginError as exc:
-        console.print(f"[red]kpo plugin check: {exc}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
+        extract_table = _extract_table(plugin, file, table)
+    except (registry.PluginError, ValueError) as exc:
+        _fail("plugin check", str(exc))
     reference = load_reference(registry.discover())
     problems = declaration_problems(plugin) + checks.reference_problems(plugin, reference)
     problems += checks.synthetic_problems(plugin, reference)
     for problem in problems:
-        console.print(f"[red]{name}: {problem}[/red]", soft_wrap=True)
-    mismatches = []
-    if file is not None:
-        mismatches = checks.check_extract(plugin, file, plugin.table(table) if table else None)
-        for mismatch in mismatches:
-            console.print(f"[red]{file.name}: {mismatch}[/red]", soft_wrap=True)
-    if problems or mismatches:
+        console.print(f"[red]{name}: {escape(problem)}[/red]", soft_wrap=True)
+    mismatches = checks.check_extract(plugin, file, extract_table) if file else []
+    _print_mismatches(file.name if file else "", mismatches)
+    if problems or any(not m.warning for m in mismatches):
         raise typer.Exit(1)
+    matches = f"; {file.name} matches the declaration" + (" (with the warnings above)" if mismatches else "")
     console.print(f"[green]{name}: declaration, reference data and synthetic extract pass"
-                  + (f"; {file.name} matches the declaration" if file else "") + "[/green]")
+                  + (escape(matches) if file else "") + "[/green]", soft_wrap=True)
+
+
+def _extract_table(plugin: Plugin, file: Path | None, table: str | None) -> PluginTable | None:
+    """The table --file is checked against: --table's, else the one whose pattern the file's name matches."""
+    from pipelines import plugin_check as checks
+
+    if file is None:
+        if table is not None:
+            raise ValueError("--table names the table of the extract given with --file; give --file too")
+        return None
+    if not file.is_file():
+        raise ValueError(f"no such file: {file}")
+    return checks.named_table(plugin, table) if table else checks.table_for(plugin, file)
+
+
+def _print_mismatches(file_name: str, mismatches: list[Mismatch]) -> None:
+    """Failures in red; warnings (what landing would load anyway) in yellow."""
+    for mismatch in mismatches:
+        line = f"{file_name}: {'warning: ' if mismatch.warning else ''}{mismatch}"
+        colour = "yellow" if mismatch.warning else "red"
+        console.print(f"[{colour}]{escape(line)}[/{colour}]", soft_wrap=True)
 
 
 @plugin_app.command("new")
@@ -225,29 +280,49 @@ def plugin_new(name: str,
                csu: Annotated[str, typer.Option(help="CSU that owns its project.")] = "SIM",
                source_system: Annotated[str, typer.Option(help="System the extract comes from.")] = "its system"):
     """Scaffold plugins/NAME/: a working plugin to edit (declaration, reader, generator, models, suites, tests)."""
+    from pipelines.plugin_check import scaffold_problems
+    from pipelines.reference import load_reference
     from pipelines.scaffold import ScaffoldError, scaffold
 
+    if problems := scaffold_problems(commitment, csu, load_reference(())):
+        _fail("plugin new", "; ".join(problems))
     try:
         written = scaffold(name, title=title, commitment=commitment, csu=csu, source_system=source_system)
     except ScaffoldError as exc:
-        console.print(f"[red]kpo plugin new: {exc}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail("plugin new", str(exc))
     console.print(f"created plugins/{name}/ ({len(written)} files); next: edit plugins/{name}/schema.py, "
                   f"then `kpo plugin check {name}` and `make demo`")
+
+
+DBT_USAGE = """usage: kpo dbt [--] ARGS
+
+Runs dbt with ARGS in kpo's assembled dbt project: the core models and
+every registered plugin's models, assembled under KPO_HOME, with the
+profile in dbt_project/. ARGS are dbt's own, e.g.
+  kpo dbt -- docs generate
+  kpo dbt -- test --select mart_metric_monthly
+  kpo dbt -- --version"""
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def dbt(ctx: typer.Context):
     """Run dbt in the assembled project (core + every plugin), e.g. `kpo dbt -- docs generate`."""
-    from pipelines.dbt_assembly import ensure_manifest, run_dbt
+    from pipelines.dbt_assembly import ensure_manifest
     from plugins import registry
 
+    if not ctx.args:
+        console.print(DBT_USAGE, soft_wrap=True, highlight=False, markup=False)
+        raise typer.Exit(2)
     settings = load_settings()
-    ensure_manifest(settings, registry.discover())
-    result = run_dbt(settings, list(ctx.args), check=False)
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
-    raise typer.Exit(result.returncode)
+    # Options alone (--version, --help) are dbt's own and need no project; anything else may be a command.
+    if any(not arg.startswith("-") for arg in ctx.args):
+        ensure_manifest(settings, registry.discover())
+    # The project and profile go in dbt's environment, not as --project-dir/--profiles-dir after ARGS: those
+    # are options of dbt's commands, which dbt refuses after a bare option such as --version.
+    environment = {**settings.child_environment(), "DBT_PROJECT_DIR": str(settings.dbt_build_dir),
+                   "DBT_PROFILES_DIR": str(settings.dbt_project_dir)}
+    command = [str(Path(sys.executable).parent / "dbt"), *ctx.args]
+    raise typer.Exit(subprocess.run(command, env=environment).returncode)
 
 
 @app.command("lint-sql")

@@ -1,35 +1,47 @@
 """`kpo plugin check NAME [--file EXTRACT]`: the contract checks a KPO analyst can run without pytest,
 and a dry run of a real extract that reports every schema mismatch with row and column. Nothing is
-loaded: extracts are read into an in-memory DuckDB and the landing SQL runs there.
+loaded: extracts are read into an in-memory DuckDB and the landing SQL runs there. What landing takes
+with a warning (an undeclared column, an absent optional one) the dry run reports as a warning too.
 
 The repo's contract test suite (tests/contract/) calls these same functions for every plugin.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import itertools
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
 import duckdb
 
-from pipelines.landing import land_inbox, with_reference_values
+from pipelines.landing import land_inbox, picked_up, with_reference_values
 from pipelines.reference import Reference, load_reference
 from pipelines.row_checks import build_checked, match_headers
 from pipelines.settings import Settings
 from plugins.contract import Column, Plugin, SyntheticRequest, Table
 from plugins.readers import ExtractError
 
+# Landing loads an extract with these, noting them in its load record (row_checks.check_headers).
+WARNING_KINDS = frozenset({"extra column", "absent optional column"})
+
 
 @dataclass(frozen=True)
 class Mismatch:
-    kind: str  # missing column | extra column | bad value | unreadable file
+    kind: str  # file name | missing column | extra column | absent optional column | bad value | unreadable file
     column: str | None
     line: int | None
     detail: str
+
+    @property
+    def warning(self) -> bool:
+        """The nightly run would load the extract anyway: the dry run must not fail where the run does not."""
+        return self.kind in WARNING_KINDS
 
     def __str__(self) -> str:
         where = ", ".join(p for p in (f"line {self.line}" if self.line else "",
@@ -37,19 +49,27 @@ class Mismatch:
         return f"{self.kind}: {where}{': ' if where else ''}{self.detail}"
 
 
+def _unknown(what: str, values: tuple[str, ...], known: Collection[str]) -> list[str]:
+    return [f"unknown {what} {value!r} (known: {', '.join(sorted(known))})" for value in values if value not in known]
+
+
 def reference_problems(plugin: Plugin, reference: Reference) -> list[str]:
     problems = []
     for metric in plugin.metrics:
-        problems += [f"metric {metric.metric_id}: unknown commitment {c!r}"
-                     for c in metric.commitment_ids if c not in reference.commitments]
-        if metric.project_id and metric.project_id not in reference.projects:
-            problems.append(f"metric {metric.metric_id}: unknown project {metric.project_id!r}")
+        problems += [f"metric {metric.metric_id}: {p}"
+                     for p in _unknown("commitment", metric.commitment_ids, reference.commitments)
+                     + _unknown("project", (metric.project_id,) if metric.project_id else (), reference.projects)]
     for project in plugin.projects:
-        if project.csu_code not in reference.csus:
-            problems.append(f"project {project.project_id}: unknown CSU {project.csu_code!r}")
-        problems += [f"project {project.project_id}: unknown commitment {c!r}"
-                     for c in project.commitment_ids if c not in reference.commitments]
+        problems += [f"project {project.project_id}: {p}"
+                     for p in _unknown("CSU", (project.csu_code,), reference.csus)
+                     + _unknown("commitment", project.commitment_ids, reference.commitments)]
     return problems
+
+
+def scaffold_problems(commitment: str, csu: str, reference: Reference) -> list[str]:
+    """`kpo plugin new` writes these into the new declaration: held to the reference data `kpo plugin check`
+    holds every declaration to, before a file is written."""
+    return _unknown("commitment", (commitment,), reference.commitments) + _unknown("CSU", (csu,), reference.csus)
 
 
 def synthetic_problems(plugin: Plugin, reference: Reference, scale: float = 0.05) -> list[str]:
@@ -66,20 +86,38 @@ def synthetic_problems(plugin: Plugin, reference: Reference, scale: float = 0.05
                 if load.status == "rejected":
                     problems.append(f"{table.name}: synthetic extract rejected: {load.problem}")
                 elif load.rows_quarantined:
-                    problems.append(f"{table.name}: {load.rows_quarantined} synthetic rows quarantined "
-                                    f"(see {load.quarantine_path})")
+                    problems.append(f"{table.name}: {load.rows_quarantined} synthetic rows quarantined: "
+                                    + _quarantined_sample(Path(load.quarantine_path)))
     return problems
 
 
+def _quarantined_sample(path: Path, rows: int = 3) -> str:
+    """The first quarantined rows' lines and reasons, read now: the quarantine file lives in the temporary
+    home, deleted before the analyst reads the problem."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        sample = list(itertools.islice(csv.DictReader(handle), rows))
+    return "; ".join(f"line {row['line']}: {row['reason']}" for row in sample)
+
+
 def table_for(plugin: Plugin, path: Path) -> Table:
-    """The table an extract feeds: its file pattern decides (a one-table plugin takes any file)."""
+    """The table an extract feeds: its file pattern decides (a one-table plugin's table is checked against
+    any file; check_extract then says whether the inbox would pick the file up)."""
     matches = [t for t in plugin.tables if fnmatch(path.name, t.file_pattern)]
     if len(matches) == 1:
         return matches[0]
     if len(plugin.tables) == 1:
         return plugin.tables[0]
     patterns = ", ".join(f"{t.name}: {t.file_pattern}" for t in plugin.tables)
-    raise ValueError(f"{path.name} matches no single table of {plugin.name} ({patterns}); rename it or use --table")
+    raise ValueError(f"{path.name} matches no single table of {plugin.name} ({patterns}); rename it to the "
+                     "pattern of the table it feeds, or name the table with --table")
+
+
+def named_table(plugin: Plugin, name: str) -> Table:
+    """`--table NAME`, refused with the plugin's tables when it has none of that name."""
+    for table in plugin.tables:
+        if table.name == name:
+            return table
+    raise ValueError(f"{plugin.name} has no table {name!r}; its tables: {', '.join(t.name for t in plugin.tables)}")
 
 
 def _lenient(column: Column) -> Column:
@@ -88,23 +126,40 @@ def _lenient(column: Column) -> Column:
                                minimum=None, maximum=None, formats=(), identifier=None)
 
 
+def _file_name_mismatches(table: Table, path: Path) -> list[Mismatch]:
+    # A failure, not a warning: the inbox leaves a file none of its patterns match where it is, without a
+    # word, so an extract that passed every other check here would still never load.
+    if picked_up(table, path):
+        return []
+    return [Mismatch("file name", None, None, f"{path.name!r} does not match {table.name}'s inbox pattern "
+                     f"{table.file_pattern!r}: the nightly run would never pick it up; rename it")]
+
+
+def _header_mismatches(table: Table, missing: list[str], extra: list[str]) -> list[Mismatch]:
+    optional = {c.source_header for c in table.columns if c.optional}
+    return ([Mismatch("missing column", h, 1, "declared but not in the extract's header")
+             for h in missing if h not in optional]
+            + [Mismatch("absent optional column", h, 1, "declared optional: it would land empty")
+               for h in missing if h in optional]
+            + [Mismatch("extra column", h, 1, "in the extract but not declared (it would be ignored)")
+               for h in extra])
+
+
 def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> list[Mismatch]:
-    """Every schema mismatch of a real extract (missing/extra column, wrong type, value outside the
-    declared set or range, a row rule broken), with column and row; nothing is written."""
+    """Every schema mismatch of a real extract (a name the inbox would not pick up, missing/extra column,
+    wrong type, value outside the declared set or range, a row rule broken), with column and row; nothing
+    is written."""
     table = with_reference_values(table or table_for(plugin, path), load_reference(()))
+    mismatches = _file_name_mismatches(table, path)
     with duckdb.connect() as con:
         con.execute("create macro quote_text(v) as '''' || left(cast(v as varchar), 80) || ''''")
         try:
             relation = table.reader(path, con)
             relation.create_view("raw_extract")
             mapping, missing, extra = match_headers(table, relation)
-        except (ExtractError, duckdb.Error) as exc:
-            return [Mismatch("unreadable file", None, None, str(exc).splitlines()[0])]
-        optional = {c.source_header for c in table.columns if c.optional}
-        mismatches = [Mismatch("missing column", h, 1, "declared but not in the extract's header")
-                      for h in missing if h not in optional]
-        mismatches += [Mismatch("extra column", h, 1, "in the extract but not declared (it would be ignored)")
-                       for h in extra]
+        except (ExtractError, duckdb.Error, OSError) as exc:
+            return [*mismatches, Mismatch("unreadable file", None, None, str(exc).splitlines()[0])]
+        mismatches += _header_mismatches(table, missing, extra)
         absent = {c.name for c in table.columns if mapping[c.name] is None}
         checked = dataclasses.replace(table, columns=tuple(_lenient(c) if c.name in absent else c
                                                            for c in table.columns))

@@ -1,12 +1,20 @@
-"""`kpo plugin check NAME --file EXTRACT` names every mismatch with row and column and loads nothing;
-`kpo plugin new` refuses bad or taken names."""
+"""`kpo plugin check NAME --file EXTRACT` names every mismatch with row and column and loads nothing, and
+agrees with landing on what fails and what only warns; `kpo plugin new` refuses bad or taken names and
+values outside the reference data."""
 
+import dataclasses
+import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 
 from pipelines import plugin_check
+from pipelines.landing import inbox_files, land_inbox
+from pipelines.reference import load_reference
 from pipelines.scaffold import ScaffoldError, check_name
+from pipelines.settings import Settings
+from plugins.contract import SyntheticRequest
 from plugins.hr_recruitment import PLUGIN as HR
 from tests.helpers import kpo
 
@@ -51,3 +59,64 @@ def test_an_unreadable_extract_is_reported(tmp_path):
 def test_the_scaffold_refuses_bad_or_taken_names(name, problem):
     with pytest.raises(ScaffoldError, match=problem):
         check_name(name, Path(__file__).resolve().parents[2] / "plugins")
+
+
+def with_column(tmp_path: Path, name: str, header: str) -> Path:
+    lines = FIXTURE.read_text().splitlines()
+    path = tmp_path / name
+    path.write_text("\n".join([f"{lines[0]},{header}", *(f"{line},someone" for line in lines[1:])]) + "\n")
+    return path
+
+
+def test_an_undeclared_column_is_a_warning_as_landing_loads_the_extract_without_it(tmp_path):
+    settings = Settings(home=tmp_path / "home", pseudonymisation_key="test")
+    (settings.inbox / "hr_recruitment").mkdir(parents=True)
+    path = with_column(settings.inbox / "hr_recruitment", "trac_vacancies.csv", "Name")
+    mismatches = plugin_check.check_extract(HR, path)
+    assert [m.column for m in mismatches] == ["Name"] and all(m.warning for m in mismatches)
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), dt.date(2024, 1, 1))
+    assert load.status == "landed" and any("'Name'" in w for w in load.warnings)
+
+
+def test_the_cli_passes_an_extract_with_an_undeclared_column_and_warns(tmp_path):
+    result = kpo(tmp_path / "home", "plugin", "check", "hr_recruitment", "--file",
+                 str(with_column(tmp_path, "trac_vacancies.csv", "Name")))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warning" in result.stdout and "'Name'" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["trac_vacancies.csv", "trac_export.csv", ".trac_vacancies.csv",
+                                  "trac_vacancies.csv.part"])
+def test_a_file_name_fails_exactly_when_the_inbox_would_not_pick_the_file_up(tmp_path, name):
+    settings = Settings(home=tmp_path / "home", pseudonymisation_key="test")
+    folder = settings.inbox / "hr_recruitment"
+    folder.mkdir(parents=True)
+    path = folder / name
+    path.write_text(FIXTURE.read_text())
+    table = HR.table("vacancies")
+    refused = [m for m in plugin_check.check_extract(HR, path, table) if m.kind == "file name"]
+    assert all(not m.warning and table.file_pattern in m.detail for m in refused)
+    assert bool(refused) == (path not in inbox_files(settings, HR, table))
+
+
+def test_synthetic_rows_quarantined_are_shown_not_pointed_at_in_a_deleted_folder(tmp_path):
+    text = FIXTURE.read_text()
+    bad_row = text.splitlines()[1].replace(",EAF,", ",XYZ,").replace("0000001", "0000002")
+
+    def generate(request: SyntheticRequest) -> list[Path]:
+        request.inbox.mkdir(parents=True, exist_ok=True)
+        (request.inbox / "trac_vacancies.csv").write_text(text + bad_row + "\n")
+        return [request.inbox / "trac_vacancies.csv"]
+
+    plugin = dataclasses.replace(HR, tables=(HR.table("vacancies"),), generate=generate)
+    [problem] = plugin_check.synthetic_problems(plugin, load_reference(()))
+    assert "'XYZ'" in problem
+    assert all(Path(p).exists() for p in re.findall(r"/\S+", problem)), problem
+
+
+def test_plugin_new_values_are_held_to_the_reference_seeds():
+    reference = load_reference(())
+    commitment, csu = sorted(reference.commitments)[0], sorted(reference.csus)[0]
+    assert plugin_check.scaffold_problems(commitment, csu, reference) == []
+    [problem] = plugin_check.scaffold_problems("nope", csu, reference)
+    assert "'nope'" in problem and all(c in problem for c in reference.commitments)

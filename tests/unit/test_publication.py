@@ -9,7 +9,7 @@ import pytest
 
 from pipelines import gx_suites, publication
 from pipelines.settings import Settings
-from tests.helpers import tree_digest
+from tests.helpers import kpo, tree_digest
 
 
 @pytest.fixture
@@ -111,3 +111,19 @@ def test_once_a_run_publishes_its_validation_results_go_and_the_latest_unpublish
     assert sorted(removed) == ["failed-2", "failed-3", "killed-after-publishing", "published"]
     assert sorted(p.name for p in settings.gx_projects.iterdir()) == ["failed-0", "failed-1"]
     assert gx_suites.prune_projects(settings, {"never-validated"}) == []  # a run whose checks ran no suite
+
+
+def test_publish_status_counts_warnings_apart_from_failures(settings):
+    def check(passed: bool, severity: str) -> dict:
+        return {"asset": "mart_a", "check": f"c{passed}{severity}", "passed": passed, "severity": severity,
+                "description": None}
+
+    # 2 passed (one of them a WARN-severity check), 2 WARN checks not passed, 1 ERROR check not passed
+    checks = [check(True, "ERROR"), check(True, "WARN"), check(False, "WARN"), check(False, "WARN"),
+              check(False, "ERROR")]
+    publication.publish(settings, "20240101T000000Z-aaaa", ["mart_a"], {}, {"checks": checks})
+    result = kpo(settings.root, "publish", "status")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "passed/warnings/failed" in result.stdout
+    [row] = [line for line in result.stdout.splitlines() if "20240101T000000Z-aaaa" in line]
+    assert "2/2/1" in row
