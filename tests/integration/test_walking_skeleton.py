@@ -63,6 +63,16 @@ def test_definitions_validate_and_name_no_source(demo_home):
         assert not [n for n in names if n in code], plugin.name
 
 
+def test_a_launched_nightly_run_executes_in_one_process_as_kpo_run_does(demo_home):
+    # The daemon's run worker uses the job's executor; a process per step costs ~6 min a night (see definitions).
+    script = ("import dagster as dg; from pipelines.definitions import NIGHTLY_JOB, defs; "
+              "print(defs().resolve_job_def(NIGHTLY_JOB).executor_def is dg.in_process_executor)")
+    environment = {"KPO_HOME": str(demo_home), "PATH": str(BIN), "DAGSTER_HOME": str(demo_home / "dagster")}
+    result = subprocess.run([str(BIN / "python"), "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
+                            env=environment)
+    assert result.stdout.strip().splitlines()[-1:] == ["True"], result.stdout[-2000:] + result.stderr[-2000:]
+
+
 def published_numbers(home: Path) -> dict[str, list]:
     with duckdb.connect(str(home / "published" / "kpo.duckdb"), read_only=True) as con:
         tables = [r[0] for r in con.execute("select table_name from duckdb_tables() order by 1").fetchall()]
