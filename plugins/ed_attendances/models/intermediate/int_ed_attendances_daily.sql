@@ -4,9 +4,17 @@
 -- Those days are looked up first and written into the query as constants, so DuckDB's zone maps skip the
 -- fact's other row groups (it is kept in arrival order): the work follows the new days, not the history.
 -- depends_on: {{ ref('stg_ed_attendances__attendances') }} {{ ref('fct_ed_attendances') }}
-{%- set touched = [] %}
+{#- every row on a full build; on a nightly run the recomputed values' rows, or none when nothing landed -#}
+{%- set recompute = 'true' %}
 {%- if is_incremental() and execute %}
-{%- set touched = kpo_recomputed_values() %}
+    {%- set touched = kpo_recomputed_values() %}
+    {%- set recompute = 'false' %}
+    {%- if touched %}
+        {%- set recompute %}
+            arrival_date between date '{{ touched[0] }}' and date '{{ touched[-1] }}'
+            and arrival_date in ({{ kpo_date_list(touched) }})
+        {%- endset %}
+    {%- endif %}
 {%- endif %}
 with
 
@@ -16,15 +24,7 @@ scoped as (
 
 selected as (
     select * from scoped
-    {%- if is_incremental() %}
-    {%- if touched %}
-    where
-        arrival_date between date '{{ touched[0] }}' and date '{{ touched[-1] }}'
-        and arrival_date in ({{ kpo_date_list(touched) }})
-    {%- else %}
-    where false  -- nothing landed since the last build
-    {%- endif %}
-    {%- endif %}
+    where {{ recompute }}
 ),
 
 final as (

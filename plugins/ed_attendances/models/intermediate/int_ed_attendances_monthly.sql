@@ -5,9 +5,18 @@
 -- medians stay exact. The months are looked up first and written into the query as constants, so DuckDB's
 -- zone maps skip the fact's other row groups.
 -- depends_on: {{ ref('stg_ed_attendances__attendances') }} {{ ref('fct_ed_attendances') }}
-{%- set touched = [] %}
+{#- every row on a full build; on a nightly run the recomputed values' rows, or none when nothing landed -#}
+{%- set recompute = 'true' %}
 {%- if is_incremental() and execute %}
-{%- set touched = kpo_recomputed_values() %}
+    {%- set touched = kpo_recomputed_values() %}
+    {%- set recompute = 'false' %}
+    {%- if touched %}
+        {%- set recompute %}
+            arrival_date >= date '{{ touched[0] }}'
+            and arrival_date < {{ dbt.dateadd('month', 1, "date '" ~ touched[-1] ~ "'") }}
+            and arrival_month in ({{ kpo_date_list(touched) }})
+        {%- endset %}
+    {%- endif %}
 {%- endif %}
 with
 
@@ -17,16 +26,7 @@ scoped as (
 
 selected as (
     select * from scoped
-    {%- if is_incremental() %}
-    {%- if touched %}
-    where
-        arrival_date >= date '{{ touched[0] }}'
-        and arrival_date < {{ dbt.dateadd('month', 1, "date '" ~ touched[-1] ~ "'") }}
-        and arrival_month in ({{ kpo_date_list(touched) }})
-    {%- else %}
-    where false  -- nothing landed since the last build
-    {%- endif %}
-    {%- endif %}
+    where {{ recompute }}
 ),
 
 final as (
