@@ -247,9 +247,11 @@ def plugin_check(name: str,
     _print_mismatches(file.name if file else "", mismatches)
     if problems or any(not m.warning for m in mismatches):
         raise typer.Exit(1)
-    matches = f"; {file.name} matches the declaration" + (" (with the warnings above)" if mismatches else "")
-    console.print(f"[green]{name}: declaration, reference data and synthetic extract pass"
-                  + (escape(matches) if file else "") + "[/green]", soft_wrap=True)
+    matches = ""
+    if file:
+        matches = f"; {file.name} matches the declaration" + (" (with the warnings above)" if mismatches else "")
+    console.print(f"[green]{name}: declaration, reference data and synthetic extract pass{escape(matches)}[/green]",
+                  soft_wrap=True)
 
 
 def _extract_table(plugin: Plugin, file: Path | None, table: str | None) -> PluginTable | None:

@@ -237,9 +237,11 @@ def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refre
         log_path = settings.root / "logs" / f"run-{run_id}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            # dagster-dbt re-emits dbt's own log on stdout (for Dagster's compute logs); in a terminal
-            # that buries the progress display, so it goes to a per-run log file instead.
-            with log_path.open("w") as log, contextlib.redirect_stdout(log):
+            # dagster-dbt re-emits dbt's own log on stdout (for Dagster's compute logs), and Dagster's console
+            # logger writes each failed or skipped step, with its stack trace, on stderr: in a terminal both
+            # bury the progress display and the summary, which names every failure. They go to a per-run log
+            # file instead, which the summary points to.
+            with log_path.open("w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
                 job.execute_in_process(instance=instance, partition_key=load_date.isoformat(), run_id=run_id,
                                        raise_on_error=False, run_config=run_config,
                                        tags={"kpo/trigger": "cli", "kpo/full_refresh": str(full_refresh).lower(),

@@ -73,6 +73,13 @@ def test_a_launched_nightly_run_executes_in_one_process_as_kpo_run_does(demo_hom
     assert result.stdout.strip().splitlines()[-1:] == ["True"], result.stdout[-2000:] + result.stderr[-2000:]
 
 
+def test_kpo_dbt_runs_dbt_commands_in_the_assembled_project(demo_home, tmp_path):
+    home = copy_home(demo_home, tmp_path / "home")  # dbt writes its target/ and logs/ there
+    result = kpo(home, "dbt", "--", "ls", "--resource-type", "seed", "--output", "name", "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {p.stem for p in (REPO_ROOT / "dbt_project" / "seeds").glob("*.csv")} <= set(result.stdout.split())
+
+
 def published_numbers(home: Path) -> dict[str, list]:
     with duckdb.connect(str(home / "published" / "kpo.duckdb"), read_only=True) as con:
         tables = [r[0] for r in con.execute("select table_name from duckdb_tables() order by 1").fetchall()]
@@ -170,6 +177,9 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
     assert "gx_vacancies" in result.stdout and "expect_column_values_to_be_unique(vacancy_id)" in result.stdout
     assert "1 file(s) in the inbox that no run will load" in result.stdout
     assert "hr_recruitment/trac_vacancies_notes.txt" in result.stdout
+    # Dagster's own error lines (each step not executed, stack traces) are in the run log, not the terminal
+    [log] = [line.split("run log:")[1].strip() for line in result.stdout.splitlines() if "run log:" in line]
+    assert "dagster - ERROR" in Path(log).read_text() and "dagster - ERROR" not in result.stdout + result.stderr
     assert tree_digest(home / "published") == before
     [alert] = alerts(home)
     assert "gx_vacancies" in alert["message"]

@@ -85,6 +85,13 @@ def test_the_cli_passes_an_extract_with_an_undeclared_column_and_warns(tmp_path)
     assert "warning" in result.stdout and "'Name'" in result.stdout
 
 
+def test_the_cli_passes_a_plugin_without_an_extract(tmp_path):
+    result = kpo(tmp_path / "home", "plugin", "check", "hr_recruitment")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "hr_recruitment: declaration, reference data and synthetic extract pass" in result.stdout
+    assert "matches the declaration" not in result.stdout
+
+
 @pytest.mark.parametrize("name", ["trac_vacancies.csv", "trac_export.csv", ".trac_vacancies.csv",
                                   "trac_vacancies.csv.part"])
 def test_a_file_name_fails_exactly_when_the_inbox_would_not_pick_the_file_up(tmp_path, name):
