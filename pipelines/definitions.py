@@ -20,6 +20,18 @@ from plugins import registry
 NIGHTLY_JOB = "kpo_nightly"
 
 
+def nightly_job() -> dg.JobDefinition | object:  # an unresolved asset job (no public type)
+    """Every asset, for one load date's partition."""
+    # In one process, as `kpo run` executes it: Dagster's default executor starts a process per step, and each
+    # imports Dagster, dagster-dbt and the definitions again (great-expectations too, for each of ~13 checks).
+    # Measured on a demo home with nothing new: 5 min 56 s launched that way against about 1 min in process.
+    # The steps run one at a time in either case (the `warehouse` pool), and a crashed run is retried whole.
+    return dg.define_asset_job(
+        NIGHTLY_JOB, selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor,
+        description="Load the inbox for a load date, build, check and publish.",
+    )
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     settings.export_environment()
     plugins = registry.discover()
@@ -27,14 +39,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     manifest = json.loads(manifest_path.read_text())
     model_names = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     models = published_models(manifest)
-    # In one process, as `kpo run` executes it: Dagster's default executor starts a process per step, and each
-    # imports Dagster, dagster-dbt and the definitions again (great-expectations too, for each of ~13 checks).
-    # Measured on a demo home with nothing new: 5 min 56 s launched that way against about 1 min in process.
-    # The steps run one at a time in either case (the `warehouse` pool), and a crashed run is retried whole.
-    nightly = dg.define_asset_job(
-        NIGHTLY_JOB, selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor,
-        description="Load the inbox for a load date, build, check and publish.",
-    )
+    nightly = nightly_job()
     return dg.Definitions(
         assets=[*build_landing_assets(settings, plugins), build_dbt_assets(settings, manifest_path, plugins),
                 build_publish_asset(settings, plugins, manifest_path, models,

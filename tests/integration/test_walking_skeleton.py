@@ -63,19 +63,10 @@ def test_definitions_validate_and_name_no_source(demo_home):
         assert not [n for n in names if n in code], plugin.name
 
 
-def test_a_launched_nightly_run_executes_in_one_process_as_kpo_run_does(demo_home):
-    # The daemon's run worker uses the job's executor; a process per step costs ~6 min a night (see definitions).
-    script = ("import dagster as dg; from pipelines.definitions import NIGHTLY_JOB, defs; "
-              "print(defs().resolve_job_def(NIGHTLY_JOB).executor_def is dg.in_process_executor)")
-    environment = {"KPO_HOME": str(demo_home), "PATH": str(BIN), "DAGSTER_HOME": str(demo_home / "dagster")}
-    result = subprocess.run([str(BIN / "python"), "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
-                            env=environment)
-    assert result.stdout.strip().splitlines()[-1:] == ["True"], result.stdout[-2000:] + result.stderr[-2000:]
-
-
-def test_kpo_dbt_runs_dbt_commands_in_the_assembled_project(demo_home, tmp_path):
-    home = copy_home(demo_home, tmp_path / "home")  # dbt writes its target/ and logs/ there
-    result = kpo(home, "dbt", "--", "ls", "--resource-type", "seed", "--output", "name", "--quiet")
+def test_kpo_dbt_runs_dbt_commands_in_the_assembled_project(demo_home):
+    # in the demo home itself: its project is parsed already (a copy's absolute paths would need a new parse),
+    # and `dbt ls` writes nothing that a publication or a run reads (its target/ is dbt's own scratch)
+    result = kpo(demo_home, "dbt", "--", "ls", "--resource-type", "seed", "--output", "name", "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     assert {p.stem for p in (REPO_ROOT / "dbt_project" / "seeds").glob("*.csv")} <= set(result.stdout.split())
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pipelines.definitions import nightly_job
 from pipelines.ingest import LOAD_DATES
 from pipelines.landing import content_sha256, land_inbox
 from pipelines.schedules import nightly_schedule
@@ -43,6 +44,12 @@ def test_the_schedule_runs_at_two_in_london_for_that_days_partition():
         request = schedule(dg.build_schedule_context(scheduled_execution_time=when))
         assert request.partition_key == load_date
         assert load_date in LOAD_DATES.get_partition_keys(current_time=when)
+
+
+def test_a_launched_nightly_run_executes_in_one_process_as_kpo_run_does():
+    # The daemon's run worker executes the job with the job's own executor; a process per step re-imports
+    # Dagster, dagster-dbt and great-expectations for every step (~6 min a night, see pipelines/definitions.py).
+    assert nightly_job().executor_def is dg.in_process_executor
 
 
 class Clock:
