@@ -264,7 +264,7 @@ def _extract_table(plugin: Plugin, file: Path | None, table: str | None) -> Plug
         return None
     if not file.is_file():
         raise ValueError(f"no such file: {file}")
-    return checks.named_table(plugin, table) if table else checks.table_for(plugin, file)
+    return plugin.table(table) if table else checks.table_for(plugin, file)
 
 
 def _print_mismatches(file_name: str, mismatches: list[Mismatch]) -> None:

@@ -112,14 +112,6 @@ def table_for(plugin: Plugin, path: Path) -> Table:
                      "pattern of the table it feeds, or name the table with --table")
 
 
-def named_table(plugin: Plugin, name: str) -> Table:
-    """`--table NAME`, refused with the plugin's tables when it has none of that name."""
-    for table in plugin.tables:
-        if table.name == name:
-            return table
-    raise ValueError(f"{plugin.name} has no table {name!r}; its tables: {', '.join(t.name for t in plugin.tables)}")
-
-
 def _lenient(column: Column) -> Column:
     """A column missing from the extract is reported once, not as a bad value on every row."""
     return dataclasses.replace(column, type="string", required=False, allowed=(), allowed_reference=None,

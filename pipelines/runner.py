@@ -251,8 +251,7 @@ def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refre
                 watcher.stop()
         summary = summarise(instance, run_id, load_date.isoformat())
         summary.log_path = str(log_path)
-        summary.unclaimed = [str(path.relative_to(settings.inbox))
-                             for path in unclaimed_inbox_files(settings, registry.discover())]
+        summary.unclaimed = unclaimed_inbox_files(settings, registry.discover())
         if not summary.success:  # as the daemon's failure sensor does for the runs it launches
             raise_alert(settings, Alert(run_id=run_id, job=job.name, load_date=load_date.isoformat(),
                                         failed_steps=summary.failed_steps,

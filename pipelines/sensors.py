@@ -51,7 +51,7 @@ def inbox_sensor(settings: Settings, plugins: tuple[Plugin, ...], job: dg.JobDef
             requests.append(dg.RunRequest(run_key=sha, partition_key=load_date,
                                           tags={"kpo/trigger": "inbox", "kpo/file": path.name}))
         # Files no run will load are named once in the daemon's log (and again whenever that list changes).
-        unclaimed = [str(path.relative_to(settings.inbox)) for path in unclaimed_inbox_files(settings, plugins)]
+        unclaimed = unclaimed_inbox_files(settings, plugins)
         if unclaimed and unclaimed != seen.get(UNCLAIMED):
             context.log.warning(f"{len(unclaimed)} file(s) in the inbox that no run will load (no plugin's folder, "
                                 f"or a name no table's pattern matches): {', '.join(unclaimed)}")

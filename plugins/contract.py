@@ -86,7 +86,11 @@ class Table:
     rules: tuple[RowRule, ...] = ()
 
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise ValueError(f"table {self.name} has no column {name!r}; its columns: "
+                         f"{', '.join(c.name for c in self.columns)}")
 
 
 @dataclass(frozen=True)
@@ -163,4 +167,7 @@ class Plugin:
     origin: str = field(default="built-in", compare=False)
 
     def table(self, name: str) -> Table:
-        return next(t for t in self.tables if t.name == name)
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise ValueError(f"{self.name} has no table {name!r}; its tables: {', '.join(t.name for t in self.tables)}")
