@@ -29,6 +29,7 @@ plugin_app = typer.Typer(help="Data-source plugins.", no_args_is_help=True)
 app.add_typer(publish_app, name="publish")
 app.add_typer(plugin_app, name="plugin")
 console = Console()
+errors = Console(stderr=True)  # refusals and failures go to stderr, as cron and shell scripts expect
 
 DateOption = Annotated[dt.datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
                                                         help="Load date (default: today, Europe/London).")]
@@ -36,7 +37,7 @@ DateOption = Annotated[dt.datetime | None, typer.Option("--date", formats=["%Y-%
 
 def _fail(command: str, message: str, code: int = 2) -> NoReturn:
     """One red line and a non-zero exit for what the user can put right (never a traceback)."""
-    console.print(f"[red]kpo {command}: {escape(message)}[/red]", soft_wrap=True, highlight=False)
+    errors.print(f"[red]kpo {command}: {escape(message)}[/red]", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -63,7 +64,7 @@ def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, repr
             summary = run_nightly(settings, load_date, full_refresh=full_refresh, on_step=on_step,
                                   reprocess=reprocess)
     except AlreadyRunning as exc:
-        terminal.print(f"[red]kpo run: {exc}[/red]", soft_wrap=True)
+        errors.print(f"[red]kpo run: {exc}[/red]", soft_wrap=True)
         raise typer.Exit(3) from None
     print_summary(terminal, summary, settings)
     return 0 if summary.success else 1
@@ -313,7 +314,7 @@ def dbt(ctx: typer.Context):
     from plugins import registry
 
     if not ctx.args:
-        console.print(DBT_USAGE, soft_wrap=True, highlight=False, markup=False)
+        errors.print(DBT_USAGE, soft_wrap=True, highlight=False, markup=False)
         raise typer.Exit(2)
     settings = load_settings()
     # Options alone (--version, --help) are dbt's own and need no project; anything else may be a command.
@@ -350,17 +351,19 @@ def dev(port: int = 3000):
 
     settings = load_settings()
     prepare_instance(settings).dispose()
-    os.chdir(REPO_ROOT)
+    # Started in DAGSTER_HOME, which holds the instance's copy of the repository's dagster.yaml: from the
+    # repository, `dagster dev` warns that its dagster.yaml "will not be used", which misleads (it is).
+    os.chdir(settings.dagster_home)
     executable = Path(sys.executable).parent / "dagster"
-    os.execve(str(executable), [str(executable), "dev", "-m", "pipelines.definitions", "-p", str(port)],
-              settings.child_environment())
+    os.execve(str(executable), [str(executable), "dev", "-m", "pipelines.definitions", "-d", str(REPO_ROOT),
+                                "-p", str(port)], settings.child_environment())
 
 
 def main() -> None:
     try:
         app()
     except SettingsError as exc:
-        Console(stderr=True).print(f"[red]kpo: invalid setting[/red]\n{exc}", soft_wrap=True, highlight=False)
+        errors.print(f"[red]kpo: invalid setting[/red]\n{exc}", soft_wrap=True, highlight=False)
         raise SystemExit(2) from None
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime as dt
 import itertools
 import tempfile
 from collections.abc import Collection
@@ -82,7 +81,7 @@ def synthetic_problems(plugin: Plugin, reference: Reference, scale: float = 0.05
         if not written:
             problems.append("the generator wrote no extract")
         for table in plugin.tables:
-            for load in land_inbox(settings, plugin, table, dt.date.today()):
+            for load in land_inbox(settings, plugin, table, settings.today()):
                 if load.status == "rejected":
                     problems.append(f"{table.name}: synthetic extract rejected: {load.problem}")
                 elif load.rows_quarantined:

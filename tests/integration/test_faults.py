@@ -78,7 +78,7 @@ def test_killed_runs_never_reach_bi_users_and_the_next_run_recovers(tmp_path):
         if point == "ingest":  # while one run holds the lock, a second refuses at once
             started = time.monotonic()
             second = kpo(home, "run", timeout=120)
-            assert second.returncode == 3 and "another kpo run is in progress" in second.stdout
+            assert second.returncode == 3 and "another kpo run is in progress" in second.stderr
             assert time.monotonic() - started < 60
         os.killpg(run.pid, signal.SIGKILL)
         run.wait()

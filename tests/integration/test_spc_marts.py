@@ -150,6 +150,6 @@ def test_kpo_spc_names_the_row_of_a_malformed_csv(tmp_path):
     source = tmp_path / "series.csv"
     source.write_text("period,value\n2023-01,4\n2023-01,5\n")
     result = kpo(tmp_path, "spc", "--input", str(source), "--output", str(tmp_path / "out.csv"))
-    assert result.returncode == 2
-    message = result.stdout.strip()
+    assert result.returncode == 2 and not result.stdout  # a refusal goes to stderr
+    message = result.stderr.strip()
     assert len(message.splitlines()) == 1 and "lines 2 and 3" in message and "duplicate period" in message

@@ -29,8 +29,9 @@ def cli_in_process(home, *args: str) -> subprocess.CompletedProcess:
 
 
 def one_line_refusal(result, *named: str) -> None:
-    output = (result.stdout + result.stderr).strip()
-    assert result.returncode != 0, output
+    """A non-zero exit with one line on stderr (where cron and scripts look for errors) and nothing on stdout."""
+    output = result.stderr.strip()
+    assert result.returncode != 0 and not result.stdout.strip(), (result.stdout, output)
     assert "Traceback" not in output and len(output.splitlines()) == 1, output
     for text in named:
         assert text in output, (text, output)
@@ -91,7 +92,7 @@ def test_kpo_dbt_alone_says_what_it_is_and_runs_nothing(tmp_path):
     home = tmp_path / "home"
     result = cli_in_process(home, "dbt")
     assert result.returncode != 0
-    assert "assembled" in result.stdout and "kpo dbt -- " in result.stdout
+    assert "assembled" in result.stderr and "kpo dbt -- " in result.stderr
     assert "No such option" not in result.stdout + result.stderr
     assert not home.exists()
 
