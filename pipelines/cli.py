@@ -310,7 +310,7 @@ profile in dbt_project/. ARGS are dbt's own, e.g.
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def dbt(ctx: typer.Context):
     """Run dbt in the assembled project (core + every plugin), e.g. `kpo dbt -- docs generate`."""
-    from pipelines.dbt_assembly import ensure_manifest
+    from pipelines.dbt_assembly import dbt_command, ensure_manifest
     from plugins import registry
 
     if not ctx.args:
@@ -320,11 +320,7 @@ def dbt(ctx: typer.Context):
     # Options alone (--version, --help) are dbt's own and need no project; anything else may be a command.
     if any(not arg.startswith("-") for arg in ctx.args):
         ensure_manifest(settings, registry.discover())
-    # The project and profile go in dbt's environment, not as --project-dir/--profiles-dir after ARGS: those
-    # are options of dbt's commands, which dbt refuses after a bare option such as --version.
-    environment = {**settings.child_environment(), "DBT_PROJECT_DIR": str(settings.dbt_build_dir),
-                   "DBT_PROFILES_DIR": str(settings.dbt_project_dir)}
-    command = [str(Path(sys.executable).parent / "dbt"), *ctx.args]
+    command, environment = dbt_command(settings, ctx.args)
     raise typer.Exit(subprocess.run(command, env=environment).returncode)
 
 

@@ -186,10 +186,18 @@ def inputs_fingerprint(settings: Settings, plugins: tuple[Plugin, ...]) -> str:
     return digest.hexdigest()
 
 
+def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The dbt command line and environment for `args` in this home's assembled project. The project and
+    profile go in the environment, not as --project-dir/--profiles-dir after `args`: those are options of
+    dbt's commands, which dbt refuses after a bare option such as --version."""
+    environment = {**settings.child_environment(), "DBT_PROJECT_DIR": str(settings.dbt_build_dir),
+                   "DBT_PROFILES_DIR": str(settings.dbt_project_dir)}
+    return [str(Path(sys.executable).parent / "dbt"), *args], environment
+
+
 def run_dbt(settings: Settings, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
-    command = [str(Path(sys.executable).parent / "dbt"), *args,
-               "--project-dir", str(settings.dbt_build_dir), "--profiles-dir", str(settings.dbt_project_dir)]
-    result = subprocess.run(command, env=settings.child_environment(), capture_output=True, text=True)
+    command, environment = dbt_command(settings, args)
+    result = subprocess.run(command, env=environment, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
     return result
