@@ -26,6 +26,11 @@ from pipelines.typing_sql import quote_ident, quote_literal
 from plugins.contract import Plugin
 
 LANDING_PREFIX = "landing__"
+# A `mostly` rule states a proportion of a whole extract (nearly every attendance has an NHS number). On a
+# handful of rows (a correction of five vacancies) the proportion says nothing: one blank in five is 80 %.
+# Such a rule is enforced only over at least this many rows (an expectation's `meta.min_rows` sets its own),
+# and on fewer it is reported as not judged. Every normal extract holds thousands of rows.
+MIN_ROWS_FOR_PROPORTION = 100
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,23 @@ class ExpectationOutcome:
     observed: str | None = None
     condition: str | None = None  # its row condition, if any: it judges only the rows that meet it
     rows_checked: int | None = None  # rows it judged, over every batch (None: a table-level expectation)
+    # a `mostly` rule: its proportion, the rows the proportion is over (non-null ones, but every row for
+    # not-null rules), and the fewest rows it is enforced over; judged over every batch together
+    mostly: float | None = None
+    considered: int = 0
+    min_rows: int = MIN_ROWS_FOR_PROPORTION
+
+    @property
+    def unjudged(self) -> bool:
+        """A `mostly` rule over too few rows to enforce its proportion."""
+        return self.mostly is not None and self.considered < self.min_rows
+
+    def judged(self) -> ExpectationOutcome:
+        """A `mostly` rule's success from its counts (as GX does it, but over every batch and the least rows)."""
+        if self.mostly is None:
+            return self
+        meets = self.considered == 0 or (self.considered - self.unexpected_count) / self.considered >= self.mostly
+        return dataclasses.replace(self, success=self.unjudged or meets)
 
 
 @dataclass
@@ -69,6 +91,10 @@ class SuiteResult:
         """Conditional expectations whose condition no row met: they passed without judging anything."""
         return [o for o in self.outcomes.values() if o.condition is not None and o.rows_checked == 0]
 
+    def unjudged(self) -> list[ExpectationOutcome]:
+        """`mostly` rules over too few rows to enforce (their condition's unmet ones are named as such)."""
+        return [o for o in self.outcomes.values() if o.unjudged and o not in self.unmatched()]
+
     def absorb(self, other: SuiteResult) -> None:
         """Add another validation of the same suite (other rows) to this one."""
         self.rows += other.rows
@@ -86,7 +112,10 @@ class SuiteResult:
                 + (f" (observed {o.observed})" if o.observed else "")
                 for o in self.failures())
         unmatched = ", ".join(f"{o.expectation}({o.column or ''}) [{o.condition}]" for o in self.unmatched())
-        return text + (f"; no row met the condition of {unmatched}" if unmatched else "")
+        unjudged = ", ".join(f"{o.expectation}({o.column or ''}) on {o.considered} of the {o.min_rows} rows it needs"
+                             for o in self.unjudged())
+        return (text + (f"; no row met the condition of {unmatched}" if unmatched else "")
+                + (f"; too few rows to judge the proportion of {unjudged}" if unjudged else ""))
 
 
 def discover_suites(settings: Settings, plugins: tuple[Plugin, ...]) -> list[Suite]:
@@ -102,16 +131,18 @@ def discover_suites(settings: Settings, plugins: tuple[Plugin, ...]) -> list[Sui
 
 
 def _merged(previous: ExpectationOutcome | None, outcome: ExpectationOutcome) -> ExpectationOutcome:
-    """One expectation's outcome over the rows of two validations: it passes only if it passed on both."""
+    """One expectation's outcome over the rows of two validations: it passes only if it passed on both, except
+    a `mostly` rule, whose proportion is over the rows of both (a small last batch is not judged alone)."""
     if previous is None:
-        return outcome
+        return outcome.judged()
     checked = outcome.rows_checked
     if previous.rows_checked is not None:
         checked = (checked or 0) + previous.rows_checked
     return dataclasses.replace(
         outcome, success=outcome.success and previous.success,
         unexpected_count=outcome.unexpected_count + previous.unexpected_count,
-        observed=outcome.observed or previous.observed, rows_checked=checked)
+        observed=outcome.observed or previous.observed, rows_checked=checked,
+        considered=outcome.considered + previous.considered).judged()
 
 
 @cache
@@ -183,9 +214,21 @@ def _column_of(kwargs: dict) -> str | None:
         f"{kwargs['column_A']},{kwargs['column_B']}" if "column_A" in kwargs else None)
 
 
+def _exception_message(info: dict | None) -> str | None:
+    """What an expectation raised, if it did. GX reports it on the expectation, or per metric it computed
+    (a missing column: {"MetricConfigurationID(...)": {"raised_exception": True, "exception_message": ...}})."""
+    if not info:
+        return None
+    for entry in (info, *(v for v in info.values() if isinstance(v, dict))):
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "raised an exception").splitlines()[0]
+    return None
+
+
 def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame], project_dir: Path) -> SuiteResult:
-    """Validate each batch; an expectation passes only if it passes on every batch. Results are kept in
-    the GX project at `project_dir` (one per run) for data docs."""
+    """Validate each batch; an expectation passes only if it passes on every batch, except a `mostly` rule, which
+    is judged over every batch's rows together, and only over `min_rows` or more. Results are kept in the GX
+    project at `project_dir` (one per run) for data docs (which show GX's own verdict on each batch)."""
     result = SuiteResult(suite.name)
     try:
         validation = _validation(project_dir, suite.path, suite.path.stat().st_mtime)
@@ -201,14 +244,22 @@ def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame], project_dir:
             config = item.expectation_config
             key = f"{index}:{config.type}"
             observed = item.result.get("observed_value")
-            if item.exception_info and item.exception_info.get("raised_exception"):
-                observed = f"error: {item.exception_info.get('exception_message')}"
+            error = _exception_message(item.exception_info)
+            raised = error is not None
+            if raised:
+                observed = f"error: {error}"
+            mostly = config.kwargs.get("mostly")
+            element_count = item.result.get("element_count")
             outcome = ExpectationOutcome(
                 expectation=config.type, column=_column_of(config.kwargs), success=bool(item.success),
                 unexpected_count=int(item.result.get("unexpected_count") or 0),
                 observed=None if item.success or observed is None else str(observed)[:200],
                 condition=_condition_text(config.kwargs.get("row_condition")),
-                rows_checked=item.result.get("element_count"),
+                rows_checked=element_count,
+                # an expectation that raised fails as it is: it has no proportion to judge
+                mostly=None if raised or mostly is None or element_count is None else float(mostly),
+                considered=(element_count or 0) - int(item.result.get("missing_count") or 0),
+                min_rows=int((config.meta or {}).get("min_rows", MIN_ROWS_FOR_PROPORTION)),
             )
             result.outcomes[key] = _merged(result.outcomes.get(key), outcome)
     return result

@@ -78,7 +78,8 @@ def landing_check(settings: Settings, plugin: Plugin, table: Table, suite: gx_su
         # the loads that fail alone are rejected: a suite states what one extract must hold (one row per record in
         # an extract), and two extracts may rightly hold the same record (a correction; a backfill re-landing a
         # date's original and its correction). A load that passes only in company (a `mostly` rule met thanks to
-        # the others) is accepted; a night brings one file a table, which is judged alone either way.
+        # the others) is accepted; a night brings one file a table, which is judged alone either way. (A small load
+        # judged alone, a correction, is not judged on a `mostly` rule's proportion: see gx_suites.)
         def judged(loads: list[Path]) -> gx_suites.SuiteResult:
             return gx_suites.validate_batches(suite, gx_suites.parquet_batches(loads, settings.gx_batch_rows),
                                               project)

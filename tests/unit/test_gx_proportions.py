@@ -1,0 +1,76 @@
+"""A `mostly` rule states a proportion of a whole extract: kpo enforces it over every batch of a load together,
+and only over enough rows (MIN_ROWS_FOR_PROPORTION, or the expectation's `meta.min_rows`). On fewer, such as
+a correction of five vacancies, it is named as not judged instead of rejecting the load."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from pipelines.gx_suites import MIN_ROWS_FOR_PROPORTION, Suite, validate_batches
+
+NOT_NULL = "expect_column_values_to_not_be_null"
+
+
+def suite(tmp_path, mostly: float, **meta) -> Suite:
+    path = tmp_path / "landing__vacancies.json"
+    expectation = {"type": NOT_NULL, "kwargs": {"column": "shortlisted_at", "mostly": mostly}}
+    if meta:
+        expectation["meta"] = meta
+    rule = {"type": NOT_NULL, "kwargs": {"column": "vacancy_id"}}  # an exact rule, for contrast
+    path.write_text(json.dumps({"name": "vacancies", "expectations": [rule, expectation]}))
+    return Suite("vacancies", path, "landing", "vacancies")
+
+
+def extract(rows: int, blanks: int, first_id: int = 1) -> pd.DataFrame:
+    """`rows` vacancies of which the first `blanks` are not yet shortlisted."""
+    return pd.DataFrame({"vacancy_id": [str(first_id + i) for i in range(rows)],
+                         "shortlisted_at": [None if i < blanks else "2024-05-01" for i in range(rows)]})
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return tmp_path_factory.mktemp("gx")
+
+
+def test_a_small_correction_is_not_judged_on_a_proportion_but_on_its_exact_rules(tmp_path, project):
+    # 3 of 5 not shortlisted is 40 % shortlisted, under mostly 0.5: GX alone fails it; 5 rows prove nothing
+    result = validate_batches(suite(tmp_path, 0.5), [extract(5, 3)], project)
+    assert result.success, result.summary()
+    [unjudged] = result.unjudged()
+    assert unjudged.column == "shortlisted_at" and unjudged.considered == 5
+    assert (f"too few rows to judge the proportion of {NOT_NULL}(shortlisted_at) on 5 of the "
+            f"{MIN_ROWS_FOR_PROPORTION} rows it needs") in result.summary()
+    broken = extract(5, 0)
+    broken.loc[2, "vacancy_id"] = None  # the exact rule still holds on any number of rows
+    result = validate_batches(suite(tmp_path, 0.5), [broken], project)
+    assert not result.success and [o.column for o in result.failures()] == ["vacancy_id"]
+
+
+@pytest.mark.parametrize("blanks, passes", [(MIN_ROWS_FOR_PROPORTION // 2, True),
+                                            (MIN_ROWS_FOR_PROPORTION // 2 + 1, False)])
+def test_from_the_least_rows_on_the_proportion_is_enforced_at_its_boundary(tmp_path, project, blanks, passes):
+    result = validate_batches(suite(tmp_path, 0.5), [extract(MIN_ROWS_FOR_PROPORTION, blanks)], project)
+    assert result.success is passes and not result.unjudged()
+
+
+def test_an_expectation_may_ask_for_fewer_rows(tmp_path, project):
+    result = validate_batches(suite(tmp_path, 0.5, min_rows=5), [extract(5, 3)], project)
+    assert not result.success and [o.column for o in result.failures()] == ["shortlisted_at"]
+    assert "too few rows" not in result.summary()
+
+
+def test_the_proportion_is_over_every_batch_of_a_load_together(tmp_path, project):
+    # a load of 150 split 100 + 50: the last batch alone is 40 % shortlisted, the load 80 % (120 of 150)
+    batches = [extract(100, 0), extract(50, 30, first_id=101)]
+    result = validate_batches(suite(tmp_path, 0.5), batches, project)
+    assert result.success and result.rows == 150 and result.batches == 2
+    # a load failing the rule is reported with its blanks over every batch: 25 of 200 is 87.5 % shortlisted
+    batches = [extract(100, 5), extract(100, 20, first_id=101)]
+    result = validate_batches(suite(tmp_path, 0.9), batches, project)
+    assert not result.success and result.failures()[0].unexpected_count == 25
+
+
+def test_a_rule_that_raises_fails_whatever_the_rows(tmp_path, project):
+    result = validate_batches(suite(tmp_path, 0.5), [extract(5, 0).drop(columns="shortlisted_at")], project)
+    assert not result.success and "error" in (result.failures()[0].observed or "")
