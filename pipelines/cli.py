@@ -165,19 +165,12 @@ def publish_status():
     table = Table("", "publication", "published at", "checks passed/warnings/failed", "rows per table")
     for item in publication.list_publications(settings):
         rows = ", ".join(f"{k}={v}" for k, v in item.manifest.get("tables", {}).items())
+        checks = "/".join(str(count) for count in publication.check_counts(item.manifest.get("checks", [])))
         table.add_row("*" if item.publication_id == serving else "", item.publication_id,
-                      item.manifest.get("published_at", ""), _check_counts(item.manifest.get("checks", [])), rows)
+                      item.manifest.get("published_at", ""), checks, rows)
     console.print(table)
     if serving is None:
         console.print("nothing is published yet")
-
-
-def _check_counts(checks: list[dict]) -> str:
-    """passed/warnings/failed: a check at WARN severity that did not pass is a warning (it never blocks a
-    publication), not a failure."""
-    warnings = sum(not c["passed"] and c.get("severity") == "WARN" for c in checks)
-    passed = sum(bool(c["passed"]) for c in checks)
-    return f"{passed}/{warnings}/{len(checks) - passed - warnings}"
 
 
 @publish_app.command("rollback")

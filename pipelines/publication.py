@@ -43,6 +43,14 @@ class Publication:
     manifest: dict
 
 
+def check_counts(checks: list[dict]) -> tuple[int, int, int]:
+    """Passed, warnings, failed: a check at WARN severity that did not pass is a warning (it never blocks a
+    publication), not a failure. For a run's checks and a publication manifest's alike."""
+    warnings = sum(not c["passed"] and c.get("severity") == "WARN" for c in checks)
+    passed = sum(bool(c["passed"]) for c in checks)
+    return passed, warnings, len(checks) - passed - warnings
+
+
 def new_publication_id(run_id: str, now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%dT%H%M%S}Z-{run_id[:8]}"

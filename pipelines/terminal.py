@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipelines.publication import check_counts
 from pipelines.runner import RunSummary
 from pipelines.settings import Settings
 
@@ -56,12 +57,9 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
         sources.add_row(source.asset, str(source.files_landed), str(source.files_duplicate),
                         str(source.files_rejected), str(source.rows_landed), str(source.rows_quarantined))
     console.print(sources)
-    failed = summary.checks_failed
-    warnings = [c for c in failed if c["severity"] == "WARN"]
-    blocking = len(failed) - len(warnings)
-    console.print(f"checks: {len(summary.checks) - len(failed)} passed, {len(warnings)} warning(s) "
-                  f"(do not block publication), {blocking} failed")
-    for check in failed:
+    passed, warnings, blocking = check_counts(summary.checks)
+    console.print(f"checks: {passed} passed, {warnings} warning(s) (do not block publication), {blocking} failed")
+    for check in summary.checks_failed:
         colour = "yellow" if check["severity"] == "WARN" else "red"
         console.print(f"  [{colour}]{check['severity']} {check['asset']} {check['check']}: "
                       f"{check['description']}[/{colour}]")
