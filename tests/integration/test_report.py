@@ -102,13 +102,16 @@ def landed_row_values(home: Path) -> dict[str, set[str]]:
             for path in (home / "landing" / plugin.name / table.name).rglob("*.parquet"):
                 data = pq.read_table(path)
                 for name in data.column_names:
-                    values = {str(v) for v in data.column(name).to_pylist() if v is not None}
                     if name in free_text:
-                        found["free text"] |= {v.strip() for v in values if len(v.strip()) >= 6}
+                        kind = "free text"
                     elif name.endswith("_pseudonym"):
-                        found["pseudonym"] |= values
+                        kind = "pseudonym"
                     elif name in table.primary_key or name == "_source_file":
-                        found["row key or source file"] |= {v for v in values if len(v) >= 6}
+                        kind = "row key or source file"
+                    else:  # timestamps, codes, counts: nothing that identifies a row or a person
+                        continue
+                    values = {str(v).strip() for v in data.column(name).unique().to_pylist() if v is not None}
+                    found[kind] |= values if kind == "pseudonym" else {v for v in values if len(v) >= 6}
     return found
 
 
