@@ -142,7 +142,9 @@ def _merged(previous: ExpectationOutcome | None, outcome: ExpectationOutcome) ->
         outcome, success=outcome.success and previous.success,
         unexpected_count=outcome.unexpected_count + previous.unexpected_count,
         observed=outcome.observed or previous.observed, rows_checked=checked,
-        considered=outcome.considered + previous.considered).judged()
+        considered=outcome.considered + previous.considered,
+        # a batch on which the rule raised has no proportion: the rule then fails, as it did on that batch
+        mostly=outcome.mostly if outcome.mostly == previous.mostly else None).judged()
 
 
 @cache
@@ -240,9 +242,11 @@ def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame], project_dir:
         result.rows += len(frame)
         result.batches += 1
         run = validation.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
-        for index, item in enumerate(run.results):
+        for item in run.results:
             config = item.expectation_config
-            key = f"{index}:{config.type}"
+            # GX does not keep the suite's order in its results (one that raised may come first): an expectation
+            # is known by its id in the suite, not by its place
+            key = config.id or f"{config.type}:{json.dumps(config.kwargs, sort_keys=True, default=str)}"
             observed = item.result.get("observed_value")
             error = _exception_message(item.exception_info)
             raised = error is not None

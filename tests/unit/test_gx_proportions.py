@@ -74,3 +74,11 @@ def test_the_proportion_is_over_every_batch_of_a_load_together(tmp_path, project
 def test_a_rule_that_raises_fails_whatever_the_rows(tmp_path, project):
     result = validate_batches(suite(tmp_path, 0.5), [extract(5, 0).drop(columns="shortlisted_at")], project)
     assert not result.success and "error" in (result.failures()[0].observed or "")
+
+
+def test_a_rule_that_raised_on_one_batch_fails_the_load(tmp_path, project):
+    # either batch may be the one that lacks the column (GX raises); the other meets the proportion
+    for batches in ([extract(100, 0), extract(100, 0, first_id=101).drop(columns="shortlisted_at")],
+                    [extract(100, 0).drop(columns="shortlisted_at"), extract(100, 0, first_id=101)]):
+        result = validate_batches(suite(tmp_path, 0.5), batches, project)
+        assert not result.success and [o.column for o in result.failures()] == ["shortlisted_at"]
