@@ -26,8 +26,8 @@ from pipelines.typing_sql import quote_ident, quote_literal
 from plugins.contract import Plugin
 
 LANDING_PREFIX = "landing__"
-# A `mostly` rule states a proportion of a whole extract (nearly every attendance has an NHS number). On a
-# handful of rows (a correction of five vacancies) the proportion says nothing: one blank in five is 80 %.
+# A `mostly` rule states a proportion of a whole extract (nearly every record has an NHS number). On a
+# handful of rows (a correction of five records) the proportion says nothing: one blank in five is 80 %.
 # Such a rule is enforced only over at least this many rows (an expectation's `meta.min_rows` sets its own),
 # and on fewer it is reported as not judged. Every normal extract holds thousands of rows.
 MIN_ROWS_FOR_PROPORTION = 100
