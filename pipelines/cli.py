@@ -87,7 +87,8 @@ def demo(seed: Annotated[int, typer.Option(help="Seed of the synthetic extracts.
     settings = load_settings()
     written = _generate(settings, seed, scale)
     console.print(f"wrote {len(written)} synthetic extract(s) into {settings.inbox}")
-    raise typer.Exit(_run(settings, load_date, full_refresh=False))
+    # the demo wrote its extracts whole a moment ago: none is still being written, so none need rest
+    raise typer.Exit(_run(settings.model_copy(update={"inbox_min_age_seconds": 0}), load_date, full_refresh=False))
 
 
 @app.command()

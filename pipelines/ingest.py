@@ -35,6 +35,7 @@ def load_metadata(loads: list[FileLoad]) -> dict:
         "files_landed": sum(load.status == "landed" for load in loads),
         "files_duplicate": sum(load.status == "duplicate" for load in loads),
         "files_rejected": sum(load.status == "rejected" for load in loads),
+        "files_waiting": sum(load.status == "waiting" for load in loads),
         "rows_landed": sum(load.rows_landed for load in loads),
         "rows_quarantined": sum(load.rows_quarantined for load in loads),
         "identifier_flags": sum(load.identifier_flags for load in loads),
@@ -56,8 +57,12 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
         if reprocessing(context.run.tags):
             loads = reland_archive(settings, plugin, table, load_date, context.run.run_id)
         else:
-            loads = land_inbox(settings, plugin, table, load_date, context.run.run_id)
+            loads = land_inbox(settings, plugin, table, load_date, context.run.run_id,
+                               min_age_seconds=settings.inbox_min_age_seconds)
         for load in loads:
+            if load.status == "waiting":
+                context.log.warning(load.problem)
+                continue
             context.log.info(f"{load.source_file}: {load.status}, {load.rows_landed} rows landed, "
                              f"{load.rows_quarantined} quarantined")
         metadata = load_metadata(loads)

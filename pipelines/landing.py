@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+import time
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -43,6 +44,10 @@ from plugins.readers import ExtractError
 LINEAGE_COLUMNS = ("_source_file", "_source_line", "_content_sha256", "_load_date", "_loaded_at")
 
 
+class StillArriving(Exception):  # noqa: N818 - a state of the file, not an error
+    """The extract changed while it was being landed: it is still being written."""
+
+
 @dataclass(frozen=True)
 class FileLoad:
     plugin: str
@@ -50,7 +55,7 @@ class FileLoad:
     source_file: str
     content_sha256: str
     load_date: str
-    status: str  # landed | duplicate | rejected
+    status: str  # landed | duplicate | rejected | waiting (still being written: left in the inbox)
     run_id: str = ""
     audited: bool = False  # set by the landing suite's check; unaudited loads are audited by the next run
     rows_landed: int = 0
@@ -141,9 +146,18 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _signature(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
 def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load_date: dt.date,
-              sha: str, run_id: str = "", reprocess: bool = False) -> FileLoad:
-    """Land one extract. `reprocess` re-lands an archived file in place (a backfill of its load date)."""
+              sha: str, run_id: str = "", reprocess: bool = False,
+              signature: tuple[int, int] | None = None) -> FileLoad:
+    """Land one extract. `reprocess` re-lands an archived file in place (a backfill of its load date).
+    `signature` is the file's size and modification time when `sha` was taken: if either has changed by the
+    time the load would commit, the file is still being written and nothing is kept."""
+    signature = signature or _signature(path)
     source_name = path.name.split("__", 1)[1] if reprocess else path.name
     base = dict(plugin=plugin.name, table=table.name, source_file=source_name, content_sha256=sha,
                 load_date=load_date.isoformat(), run_id=run_id)
@@ -169,6 +183,10 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         raise LoadError(message if message.startswith(f"{path.name}: ") else f"{path.name}: {message}") from exc
     finally:
         con.close()
+    if not reprocess and _signature(path) != signature:  # written to while it was read: keep nothing
+        tmp_parquet.unlink(missing_ok=True)
+        quarantine.unlink(missing_ok=True)
+        raise StillArriving(f"{path.name}: changed while it was being landed (still being written)")
     load = FileLoad(**base, status="landed", rows_landed=good, rows_quarantined=bad, identifier_flags=flags,
                     warnings=tuple(warnings), landing_path=str(parquet),
                     quarantine_path=str(quarantine) if bad else None)
@@ -217,15 +235,30 @@ def reject_file(settings: Settings, plugin: Plugin, path: Path, problem: str, lo
 
 
 def land_inbox(settings: Settings, plugin: Plugin, table: Table, load_date: dt.date,
-               run_id: str = "") -> list[FileLoad]:
-    """Land every inbox file for `table`; unusable files are rejected, and reported, not raised."""
+               run_id: str = "", min_age_seconds: float = 0) -> list[FileLoad]:
+    """Land every inbox file for `table`; unusable files are rejected, and reported, not raised. A file
+    modified less than `min_age_seconds` ago, or while it is read, may still be being written: it stays in
+    the inbox for a later run (status `waiting`), since landing half of it would publish half an extract."""
     ensure_schema_file(settings, plugin, table)
     table = with_reference_values(table, load_reference(()))
     loads = []
     for path in inbox_files(settings, plugin, table):
+        signature = _signature(path)
+        base = dict(plugin=plugin.name, table=table.name, source_file=path.name, load_date=load_date.isoformat(),
+                    run_id=run_id)
+        age = time.time() - signature[1] / 1e9
+        if age < min_age_seconds:
+            loads.append(FileLoad(**base, content_sha256="", status="waiting",
+                                  problem=f"{path.name}: modified {max(age, 0):.0f} s ago, under the "
+                                          f"{min_age_seconds:.0f} s a file must rest (it may still be being "
+                                          "written): left in the inbox for a later run"))
+            continue
         sha = content_sha256(path)
         try:
-            loads.append(land_file(settings, plugin, table, path, load_date, sha, run_id))
+            loads.append(land_file(settings, plugin, table, path, load_date, sha, run_id, signature=signature))
+        except StillArriving as exc:
+            loads.append(FileLoad(**base, content_sha256=sha, status="waiting",
+                                  problem=f"{exc}: left in the inbox for a later run"))
         except LoadError as exc:
             reject_file(settings, plugin, path, str(exc), load_date)
             loads.append(FileLoad(plugin=plugin.name, table=table.name, source_file=path.name,

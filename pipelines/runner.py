@@ -73,6 +73,7 @@ class SourceSummary:
     files_rejected: int = 0
     rows_landed: int = 0
     rows_quarantined: int = 0
+    waiting: list[str] = field(default_factory=list)  # files still being written: left in the inbox
     problems: list[str] = field(default_factory=list)
 
 
@@ -126,6 +127,7 @@ def _materialized(summary: RunSummary, materialization: dg.AssetMaterialization)
         source = summary.sources.setdefault("/".join(path[1:]), SourceSummary("/".join(path[1:])))
         for name in ("files_landed", "files_duplicate", "files_rejected", "rows_landed", "rows_quarantined"):
             setattr(source, name, int(metadata.get(name, 0)))
+        source.waiting = [load["source_file"] for load in metadata.get("loads") or [] if load["status"] == "waiting"]
     elif path == ["publication"]:
         summary.publication_id = str(metadata.get("publication_id"))
 
@@ -158,9 +160,11 @@ def _step_failed(summary: RunSummary, step_key: str, data: object) -> None:
             source.files_landed += load["status"] == "landed"
             source.files_duplicate += load["status"] == "duplicate"
             source.files_rejected += load["status"] == "rejected"
+            if load["status"] == "waiting":
+                source.waiting.append(load["source_file"])
             source.rows_landed += load["rows_landed"]
             source.rows_quarantined += load["rows_quarantined"]
-            if load.get("problem"):
+            if load.get("problem") and load["status"] != "waiting":
                 source.problems.append(load["problem"])
 
 

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     sensor_stable_seconds: int = Field(
         default=60, ge=0, description="An inbox file must keep its size this long before the sensor runs it."
     )
+    inbox_min_age_seconds: int = Field(
+        default=60, ge=0,
+        description="A run leaves in the inbox, for a later run, a file modified more recently than this: it may "
+                    "still be being written. Uploads written as .part/.tmp and renamed when complete need no wait.")
     gx_batch_rows: int = Field(default=200_000, ge=1000, description="Rows per great-expectations batch.")
     dbt_threads: int = Field(
         default=1, ge=1,

@@ -51,12 +51,19 @@ def stage_progress(console: Console) -> Iterator[Callable[[str, str], None]]:
 def print_summary(console: Console, summary: RunSummary, settings: Settings) -> None:
     sources = Table(title=f"kpo run {summary.run_id[:8]} — load date {summary.load_date}")
     sources.add_column("source / table", no_wrap=True)
-    for header in ("files", "dup.", "rejected", "rows landed", "quarantined"):
+    for header in ("files", "dup.", "rejected", "rows landed", "quarantined", "waiting"):
         sources.add_column(header, justify="right")
     for source in sorted(summary.sources.values(), key=lambda s: s.asset):
         sources.add_row(source.asset, str(source.files_landed), str(source.files_duplicate),
-                        str(source.files_rejected), str(source.rows_landed), str(source.rows_quarantined))
+                        str(source.files_rejected), str(source.rows_landed), str(source.rows_quarantined),
+                        str(len(source.waiting)))
     console.print(sources)
+    waiting = [f"{source.asset.split('/')[0]}/{name}" for source in summary.sources.values() for name in source.waiting]
+    if waiting:
+        console.print(f"[yellow]{len(waiting)} file(s) modified within the last {settings.inbox_min_age_seconds} s "
+                      "(KPO_INBOX_MIN_AGE_SECONDS), or while they were read, may still be being written: left in "
+                      f"the inbox for a later run (an upload written as .part and renamed when complete needs no "
+                      f"wait): {', '.join(sorted(waiting))}[/yellow]", soft_wrap=True, highlight=False)
     passed, warnings, blocking = check_counts(summary.checks)
     console.print(f"checks: {passed} passed, {warnings} warning(s) (do not block publication), {blocking} failed")
     for check in summary.checks_failed:

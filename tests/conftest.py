@@ -3,6 +3,7 @@ version BI drivers bundle)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import BIN, kpo
+
+# Tests write extracts into the inbox and run at once, each file written whole: none needs to rest before a
+# run takes it (the rest itself is tested in tests/unit/test_landing.py). Child processes inherit this.
+os.environ.setdefault("KPO_INBOX_MIN_AGE_SECONDS", "0")
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import hashlib
 import hmac
+import os
 from pathlib import Path
 
 import duckdb
@@ -255,3 +256,36 @@ def test_an_optional_column_may_be_absent_and_lands_empty(settings, tmp_path):
     assert (load.status, load.rows_landed) == ("landed", 1)
     assert load.warnings == ("visits.csv: optional column 'Ward' is absent and lands empty",)
     assert [r[:3] for r in landed(settings, "clinic", "visits")] == [("a", dt.date(2024, 2, 1), None)]
+
+
+def test_a_file_still_being_written_stays_in_the_inbox_until_it_has_rested(settings):
+    inbox = settings.inbox / "hr_recruitment"
+    path = write_extract(inbox, "trac_vacancies.csv", [vacancy("0000001"), vacancy("0000002")])
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE, min_age_seconds=60)
+    assert load.status == "waiting" and "left in the inbox for a later run" in load.problem
+    assert path.exists() and landed(settings) == [] and not list(settings.archive.rglob("*.csv"))
+    rested = path.stat().st_mtime - 120
+    os.utime(path, (rested, rested))  # two minutes untouched: whole
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE, min_age_seconds=60)
+    assert (load.status, load.rows_landed) == ("landed", 2) and not path.exists()
+
+
+def test_a_file_written_to_while_it_is_landed_keeps_nothing_and_stays(settings, monkeypatch):
+    inbox = settings.inbox / "hr_recruitment"
+    path = write_extract(inbox, "trac_vacancies.csv", [vacancy("0000001"), vacancy("0000002")])
+    from pipelines import landing
+
+    def count_then_append(*args):  # the writer adds rows after landing read the first ones
+        with path.open("a", newline="", encoding="utf-8") as handle:
+            csv.DictWriter(handle, fieldnames=HEADERS).writerow(vacancy("0000003"))
+        return original(*args)
+
+    original = landing.identifier_flag_count
+    monkeypatch.setattr(landing, "identifier_flag_count", count_then_append)
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert load.status == "waiting" and "changed while it was being landed" in load.problem
+    assert path.exists() and landed(settings) == []
+    assert not list(settings.landing.rglob("load_date=*/*")) and not list(settings.quarantine.rglob("*.csv"))
+    monkeypatch.setattr(landing, "identifier_flag_count", original)
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)  # the next run takes all three
+    assert (load.status, load.rows_landed) == ("landed", 3)

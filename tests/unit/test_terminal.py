@@ -35,7 +35,8 @@ def test_a_published_run_lists_sources_checks_and_paths(tmp_path: Path) -> None:
     text = render(summary, settings)
     row = next(line for line in text.splitlines() if "ed_attendances/attendances" in line and "│" in line)
     assert [cell.strip() for cell in row.split("│")[1:-1]] == ["ed_attendances/attendances", "3", "0", "0",
-                                                              "1234", "5"]
+                                                              "1234", "5", "0"]
+    assert "still being written" not in text
     assert "checks: 2 passed, 1 warning(s) (do not block publication), 0 failed" in text
     assert "WARN landing/ed_attendances/attendances identifiers_valid: 12 of 1234 rows" in text
     assert "published 20240301T020000Z-abcdef01" in text
@@ -54,3 +55,15 @@ def test_a_failed_run_says_nothing_was_published(tmp_path: Path) -> None:
     assert "publication refused" in text
     assert f"run failed: nothing was published; the publication in {settings.published} is unchanged" in text
     assert f"alert:     {settings.published / 'alerts.jsonl'}" in text
+
+
+def test_files_still_being_written_are_named_as_left_in_the_inbox(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", inbox_min_age_seconds=60)
+    summary = RunSummary(run_id="abcdef0123456789", load_date="2024-03-01", success=True, publication_id="p")
+    summary.sources["ed_attendances/attendances"] = SourceSummary(
+        "ed_attendances/attendances", files_landed=1, rows_landed=650, waiting=["ecds_attendances_20240301.csv"])
+    text = render(summary, settings)
+    row = next(line for line in text.splitlines() if "ed_attendances/attendances" in line and "│" in line)
+    assert row.split("│")[-2].strip() == "1"
+    assert "1 file(s) modified within the last 60 s (KPO_INBOX_MIN_AGE_SECONDS)" in text
+    assert "left in the inbox for a later run" in text and "ed_attendances/ecds_attendances_20240301.csv" in text
