@@ -33,7 +33,11 @@ class Column:
     An `identifier` never lands raw: it becomes `<name>_pseudonym` (HMAC-SHA256) and `<name>_status`;
     NHS numbers are mod-11 checked first, staff identifiers (e-mail, assignment number) are trimmed and
     lower-cased. A `free_text` column lands but never reaches a published table. An `optional` column
-    may be absent from an extract (some exports lack it): it then lands as null, with a warning."""
+    may be absent from an extract (some exports lack it): it then lands as null, with a warning.
+    A `not_future` date or time records something that has happened: a value after tomorrow (the landing's
+    date, plus a day for clocks and time zones) is quarantined. Dates and times are read by `formats` (or the
+    defaults) alone, never guessed: a bare date, an offset or "24:00" that no format reads is unreadable, and so
+    is a year before 1000 ("01/10/20" is never the year 20)."""
 
     name: str
     type: ColumnType
@@ -48,6 +52,7 @@ class Column:
     identifier: Literal["nhs_number", "staff"] | None = None
     free_text: bool = False
     optional: bool = False
+    not_future: bool = False
 
     @property
     def source_header(self) -> str:

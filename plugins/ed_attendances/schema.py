@@ -43,7 +43,8 @@ ATTENDANCES = Table(
                header="Department Type", allowed=DEPARTMENT_TYPES),
         Column("unit", "string", "Treatment area within the department (RAU, Majors, ...).", header="Unit",
                required=True, allowed=UNITS),
-        *(Column(name, "timestamp", description, header=header, required=required, formats=FORMATS)
+        *(Column(name, "timestamp", description, header=header, required=required, formats=FORMATS,
+                 not_future=True)
           for name, header, description, required in TIMES),
         Column("acuity", "integer", "ECDS acuity: 1 immediate resuscitation ... 5 non-urgent.", header="Acuity",
                minimum=1, maximum=5),

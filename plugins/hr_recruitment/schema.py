@@ -28,6 +28,10 @@ STAGES = (
     ("start_at", "Start Date", "The new starter's first day."),
 )
 
+# Stages an extract may date ahead (an advert's closing date, booked interviews, a starter's first day); the
+# others record what has happened, and a date after tomorrow is quarantined.
+PLANNED_STAGES = ("closing_date", "interview_at", "start_at")
+
 
 def stage_order_rules() -> tuple[RowRule, ...]:
     rules = []
@@ -60,7 +64,7 @@ VACANCIES = Table(
         Column("site_code", "string", "Main site of the post.", header="Site", allowed_reference="site_code"),
         Column("status", "string", "Vacancy status in Trac at extract time.", header="Status", allowed=STATUSES),
         *(Column(name, "date" if name == "closing_date" else "timestamp", description, header=header,
-                 required=name == "authorised_at")
+                 required=name == "authorised_at", not_future=name not in PLANNED_STAGES)
           for name, header, description in STAGES),
     ),
     rules=stage_order_rules(),
@@ -85,9 +89,10 @@ EXPERIENCE_RESPONSES = Table(
     event_date="submitted_at",
     columns=(
         Column("response_id", "string", "MS Forms response ID.", header="ID", required=True),
-        Column("started_at", "timestamp", "When the respondent opened the form.", header="Start time"),
+        Column("started_at", "timestamp", "When the respondent opened the form.", header="Start time",
+               not_future=True),
         Column("submitted_at", "timestamp", "When the response was submitted: the month it counts in.",
-               header="Completion time", required=True),
+               header="Completion time", required=True, not_future=True),
         Column("survey", "string", "Who answered: an applicant or a hiring manager.", header=SURVEY_Q,
                required=True, allowed=SURVEYS),
         Column("csu_name", "string", "CSU of the post, by name as the form lists them (optional).",

@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 from pathlib import Path
 
@@ -289,3 +290,66 @@ def test_a_file_written_to_while_it_is_landed_keeps_nothing_and_stays(settings, 
     monkeypatch.setattr(landing, "identifier_flag_count", original)
     [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)  # the next run takes all three
     assert (load.status, load.rows_landed) == ("landed", 3)
+
+
+EVENTS = Table(
+    name="events", description="test", file_pattern="*.csv", reader=csv_reader(), primary_key=("event_id",),
+    event_date="happened_at",
+    columns=(Column("event_id", "string", "", required=True),
+             Column("happened_at", "timestamp", "", header="Happened", formats=("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"),
+                    not_future=True),
+             Column("booked_for", "date", "", header="Booked For"),
+             Column("acuity", "integer", "", header="Acuity"),
+             Column("score", "number", "", header="Score")),
+)
+
+
+def land_events(settings, tmp_path, lines: list[str]) -> dict[str, str]:
+    """Land `lines` under the EVENTS header: the landed ids, and each quarantined id's reason."""
+    plugin = Plugin(name="clinic", version="0", description="", source_system="", tables=(EVENTS,), metrics=(),
+                    generate=lambda request: [], models_dir=tmp_path, expectations_dir=tmp_path)
+    folder = settings.inbox / "clinic"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "events.csv").write_text("event_id,Happened,Booked For,Acuity,Score\n" + "\n".join(lines) + "\n")
+    land_inbox(settings, plugin, EVENTS, LOAD_DATE)
+    outcome = {row[0]: "landed" for row in landed(settings, "clinic", "events")}
+    for row in quarantined(settings, "clinic"):  # the quarantine file holds the raw record, as JSON
+        outcome[json.loads(row["record"])["event_id"]] = row["reason"]
+    return outcome
+
+
+def test_dates_times_and_integers_not_in_a_declared_shape_are_unreadable_never_guessed(settings, tmp_path):
+    outcome = land_events(settings, tmp_path, [
+        "ok,2023-12-01 01:07:00,01/10/2024,2,2.5",
+        "short_time,2023-12-01 01:07,1/10/2024,2,",      # a declared format; day and month may drop their zero
+        "bare_date,2023-12-01,,,",                       # a cast would read midnight
+        "offset,2023-12-01 01:07:00+05,,,",              # a cast would drop the offset
+        "midnight_24,2023-12-01 24:00:00,,,",            # a cast would read the next day
+        "unpadded,2023-1-2 3:04,,,",                   # unpadded fields read as written: 2 January, 03:04
+        "two_digit_year,2023-12-01 01:07:00,01/10/20,,",  # strptime's %Y reads the year 20
+        "half_integer,2023-12-01 01:07:00,,2.5,",          # a cast rounds it to 3
+        "hex_integer,2023-12-01 01:07:00,,0x3,",
+        "infinite,2023-12-01 01:07:00,,,inf",
+    ])
+    assert outcome.pop("ok") == outcome.pop("short_time") == outcome.pop("unpadded") == "landed"
+    times = {row[0]: row[1] for row in landed(settings, "clinic", "events")}
+    assert times["unpadded"] == dt.datetime(2023, 1, 2, 3, 4) and times["short_time"] == dt.datetime(2023, 12, 1, 1, 7)
+    expected = {"bare_date": "unreadable timestamp '2023-12-01' in column Happened",
+                "offset": "unreadable timestamp '2023-12-01 01:07:00+05' in column Happened",
+                "midnight_24": "unreadable timestamp '2023-12-01 24:00:00' in column Happened",
+                "two_digit_year": "unreadable date '01/10/20' in column Booked For",
+                "half_integer": "unreadable integer '2.5' in column Acuity",
+                "hex_integer": "unreadable integer '0x3' in column Acuity",
+                "infinite": "unreadable number 'inf' in column Score"}
+    assert outcome == expected
+
+
+def test_a_not_future_time_after_tomorrow_is_quarantined(settings, tmp_path):
+    today = dt.date.today()
+    tomorrow_evening = f"{today + dt.timedelta(days=1)} 23:59:00"
+    after_tomorrow = f"{today + dt.timedelta(days=2)} 00:00:00"
+    outcome = land_events(settings, tmp_path, [f"tomorrow,{tomorrow_evening},,,", f"later,{after_tomorrow},,,",
+                                               "far,2099-12-01 10:00:00,2099-12-01,,"])
+    assert outcome == {"tomorrow": "landed",  # a day's grace for clocks and time zones
+                       "later": f"timestamp {after_tomorrow} is in the future in column Happened",
+                       "far": "timestamp 2099-12-01 10:00:00 is in the future in column Happened"}
