@@ -41,10 +41,20 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
     blank = [str(i + 1) for i, h in enumerate(header) if not h.strip()]
     if blank:
         raise ExtractError(f"{path.name}: header column(s) {', '.join(blank)} have no name")
-    repeated = sorted({h for h in header if header.count(h) > 1})
+    _check_names(path, header)
+    return header
+
+
+def _check_names(path: Path, headers: list[str]) -> None:
+    """Column names must tell the columns apart as landing matches them (trimmed, in any case), and leave
+    `_line` to the line numbers: otherwise one column would silently stand for another."""
+    keys = [h.strip().casefold() for h in headers]
+    repeated = sorted({h for h, key in zip(headers, keys, strict=True) if keys.count(key) > 1})
     if repeated:
         raise ExtractError(f"{path.name}: column header(s) repeated: {', '.join(repeated)}")
-    return header
+    if "_line" in keys:
+        raise ExtractError(f"{path.name}: a column is named '_line', the name kpo gives the file's line numbers: "
+                           "rename it in the export")
 
 
 def csv_reader(delimiter: str = ",") -> Reader:
@@ -93,12 +103,20 @@ def xlsx_reader(sheet: int | str = 0) -> Reader:
             raise ExtractError(f"{path.name}: not a readable xlsx workbook: {exc}") from exc
         if not rows or not any(rows[0]):
             raise ExtractError(f"{path.name}: the worksheet is empty (no header row)")
-        headers = [str(h).strip() for h in rows[0]]
+        headers = [_cell_text(h) or "" for h in rows[0]]
         body = [r for r in rows[1:]]
+        values = {index: [_cell_text(r[index]) if index < len(r) else None for r in body]
+                  for index in range(len(headers))}
+        # A column without a header is an empty stretch of the sheet, unless it holds values: then it is a
+        # column no one can name, and the extract is refused (landing would otherwise drop it unseen).
+        unnamed = [str(i + 1) for i, h in enumerate(headers) if not h.strip() and any(v is not None for v in values[i])]
+        if unnamed:
+            raise ExtractError(f"{path.name}: worksheet column(s) {', '.join(unnamed)} hold values but have no header")
+        named = [(i, h.strip()) for i, h in enumerate(headers) if h.strip()]
+        _check_names(path, [h for _, h in named])
         columns = {"_line": pa.array(range(2, len(body) + 2), pa.int64())}
-        for index, header in enumerate(headers):
-            columns[header] = pa.array([_cell_text(r[index]) if index < len(r) else None for r in body],
-                                       pa.string())
+        for index, header in named:
+            columns[header] = pa.array(values[index], pa.string())
         return con.from_arrow(pa.table(columns))
 
     return read

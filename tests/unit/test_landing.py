@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -125,6 +126,8 @@ def test_a_wrong_header_rejects_the_file_naming_it_and_the_column(settings):
 
 
 REPEATED = ",".join(HEADERS + ["Band"]).encode()
+REPEATED_IN_ANOTHER_CASE = ",".join(HEADERS + ["band "]).encode()  # landing matches names trimmed, in any case
+LINE_COLUMN = ",".join(HEADERS + ["_line"]).encode()
 RAGGED = (",".join(HEADERS) + "\n" + ",".join(["x"] * (len(HEADERS) + 1)) + "\n").encode()
 
 
@@ -132,6 +135,8 @@ RAGGED = (",".join(HEADERS) + "\n" + ",".join(["x"] * (len(HEADERS) + 1)) + "\n"
     (b"", "the file is empty"),
     (b"PK\x03\x04\x14\x00\x06\x00binary", "wrong header"),
     (REPEATED, "column header(s) repeated: Band"),
+    (REPEATED_IN_ANOTHER_CASE, "column header(s) repeated: Band, band"),
+    (LINE_COLUMN, "a column is named '_line'"),
     (RAGGED, "CSV Error on Line: 2; Expected Number of Columns: 16 Found: 17"),
 ])
 def test_unusable_files_are_rejected(settings, content, problem):
@@ -353,3 +358,42 @@ def test_a_not_future_time_after_tomorrow_is_quarantined(settings, tmp_path):
     assert outcome == {"tomorrow": "landed",  # a day's grace for clocks and time zones
                        "later": f"timestamp {after_tomorrow} is in the future in column Happened",
                        "far": "timestamp 2099-12-01 10:00:00 is in the future in column Happened"}
+
+
+@pytest.mark.parametrize("header, problem", [
+    (["response_id", "course", "course"], "column header(s) repeated: course"),
+    (["response_id", "course", None], "worksheet column(s) 3 hold values but have no header"),
+    (["response_id", "_line"], "a column is named '_line'"),
+])
+def test_a_workbook_whose_headers_cannot_tell_its_columns_apart_is_refused(tmp_path, header, problem):
+    import xlsxwriter
+
+    from plugins.readers import ExtractError, xlsx_reader
+
+    path = tmp_path / "feedback.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    for row, values in enumerate([header, ["r1", "Foundation day", "Bespoke session"][:len(header)]]):
+        for column, value in enumerate(values):
+            if value is not None:
+                sheet.write(row, column, value)
+    book.close()
+    with duckdb.connect() as con, pytest.raises(ExtractError, match=re.escape(problem)):
+        xlsx_reader()(path, con)
+
+
+def test_a_workbook_column_without_header_or_values_is_an_empty_stretch(tmp_path):
+    import xlsxwriter
+
+    from plugins.readers import xlsx_reader
+
+    path = tmp_path / "feedback.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["response_id", "course"])
+    sheet.write_row(1, 0, ["r1", "Foundation day"])
+    sheet.write(0, 3, "")  # formatting beyond the data: blank cells calamine still reads
+    sheet.write_blank(1, 3, None, book.add_format({"bold": True}))
+    book.close()
+    with duckdb.connect() as con:
+        assert xlsx_reader()(path, con).columns == ["_line", "response_id", "course"]
