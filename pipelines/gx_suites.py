@@ -59,6 +59,8 @@ class ExpectationOutcome:
     mostly: float | None = None
     considered: int = 0
     min_rows: int = MIN_ROWS_FOR_PROPORTION
+    # where some unexpected rows are, (file, line), for rows that carry their lineage (landed loads)
+    located: tuple[tuple[str, int], ...] = ()
 
     @property
     def unjudged(self) -> bool:
@@ -109,11 +111,13 @@ class SuiteResult:
             text = "; ".join(
                 f"{o.expectation}({o.column or ''}) failed"
                 + (f": {o.unexpected_count} unexpected rows" if o.unexpected_count else "")
+                + (f", e.g. {_where(o.located)}" if o.located else "")
                 + (f" (observed {o.observed})" if o.observed else "")
                 for o in self.failures())
         unmatched = ", ".join(f"{o.expectation}({o.column or ''}) [{o.condition}]" for o in self.unmatched())
+        # named when the suite passed: a failed suite's summary is the reason a load is rejected, and says why
         unjudged = ", ".join(f"{o.expectation}({o.column or ''}) on {o.considered} of the {o.min_rows} rows it needs"
-                             for o in self.unjudged())
+                             for o in self.unjudged()) if self.success else ""
         return (text + (f"; no row met the condition of {unmatched}" if unmatched else "")
                 + (f"; too few rows to judge the proportion of {unjudged}" if unjudged else ""))
 
@@ -130,6 +134,20 @@ def discover_suites(settings: Settings, plugins: tuple[Plugin, ...]) -> list[Sui
     return suites
 
 
+SHOWN_LOCATIONS = 5
+LINEAGE = ["_source_file", "_source_line"]
+
+
+def _where(located: tuple[tuple[str, int], ...]) -> str:
+    """'a.csv lines 3, 22; b.csv line 7' for the first few unexpected rows (lines, never values: summaries reach
+    run logs and alerts, which hold no identifiers)."""
+    by_file: dict[str, list[int]] = {}
+    for file, line in located[:SHOWN_LOCATIONS]:
+        by_file.setdefault(file, []).append(line)
+    return "; ".join(f"{file} line{'s' if len(lines) > 1 else ''} {', '.join(map(str, sorted(lines)))}"
+                     for file, lines in by_file.items())
+
+
 def _merged(previous: ExpectationOutcome | None, outcome: ExpectationOutcome) -> ExpectationOutcome:
     """One expectation's outcome over the rows of two validations: it passes only if it passed on both, except
     a `mostly` rule, whose proportion is over the rows of both (a small last batch is not judged alone)."""
@@ -143,6 +161,7 @@ def _merged(previous: ExpectationOutcome | None, outcome: ExpectationOutcome) ->
         unexpected_count=outcome.unexpected_count + previous.unexpected_count,
         observed=outcome.observed or previous.observed, rows_checked=checked,
         considered=outcome.considered + previous.considered,
+        located=(previous.located + outcome.located)[:SHOWN_LOCATIONS],
         # a batch on which the rule raised has no proportion: the rule then fails, as it did on that batch
         mostly=outcome.mostly if outcome.mostly == previous.mostly else None).judged()
 
@@ -241,7 +260,10 @@ def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame], project_dir:
     for frame in batches:
         result.rows += len(frame)
         result.batches += 1
-        run = validation.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+        # rows that carry their lineage (a landed load's) are located by file and line when they fail
+        lineage = set(LINEAGE) <= set(frame.columns)
+        result_format = {"result_format": "SUMMARY", **({"unexpected_index_column_names": LINEAGE} if lineage else {})}
+        run = validation.run(batch_parameters={"dataframe": frame}, result_format=result_format)
         for item in run.results:
             config = item.expectation_config
             # GX does not keep the suite's order in its results (one that raised may come first): an expectation
@@ -264,6 +286,9 @@ def validate_batches(suite: Suite, batches: Iterable[pd.DataFrame], project_dir:
                 mostly=None if raised or mostly is None or element_count is None else float(mostly),
                 considered=(element_count or 0) - int(item.result.get("missing_count") or 0),
                 min_rows=int((config.meta or {}).get("min_rows", MIN_ROWS_FOR_PROPORTION)),
+                located=tuple((str(row["_source_file"]), int(row["_source_line"]))
+                              for row in (item.result.get("partial_unexpected_index_list") or [])
+                              if isinstance(row, dict) and "_source_line" in row)[:SHOWN_LOCATIONS],
             )
             result.outcomes[key] = _merged(result.outcomes.get(key), outcome)
     return result

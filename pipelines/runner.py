@@ -150,6 +150,10 @@ def _step_failed(summary: RunSummary, step_key: str, data: object) -> None:
     error = getattr(data, "error", None)
     user = getattr(data, "user_failure_data", None)
     message = (user.description if user and user.description else None) or (error.message if error else "failed")
+    if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+        # Dagster names the failed blocking checks on the lines after its own ("N blocking asset check(s) failed
+        # with ERROR severity:"), one asset a line: `asset: check,check`. Each is said with its own result.
+        message = "; ".join(_failed_check_text(summary, line) for line in message.splitlines()[1:] if ": " in line)
     summary.failures.append(f"{step_key}: {message.strip().splitlines()[0] if message.strip() else 'failed'}")
     summary.failed_steps.append(step_key)
     if user and user.metadata and "loads" in user.metadata:
@@ -166,6 +170,16 @@ def _step_failed(summary: RunSummary, step_key: str, data: object) -> None:
             source.rows_quarantined += load["rows_quarantined"]
             if load.get("problem") and load["status"] != "waiting":
                 source.problems.append(load["problem"])
+
+
+def _failed_check_text(summary: RunSummary, line: str) -> str:
+    asset, names = line.strip().split(": ", 1)
+    texts = []
+    for name in names.split(","):
+        described = [c["description"] for c in summary.checks
+                     if c["asset"] == asset and c["check"] == name and not c["passed"] and c["description"]]
+        texts.append(f"blocking check {asset} {name} failed" + (f": {described[0]}" if described else ""))
+    return "; ".join(texts)
 
 
 IN_PROGRESS = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.QUEUED,

@@ -177,11 +177,14 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
     assert "dagster - ERROR" in Path(log).read_text() and "dagster - ERROR" not in result.stdout + result.stderr
     assert tree_digest(home / "published") == before
     [alert] = alerts(home)
-    assert "gx_vacancies" in alert["message"]
+    assert "blocking check landing/hr_recruitment/vacancies gx_vacancies failed: trac_vacancies_dup.csv" \
+        in alert["message"]
+    assert "DagsterAssetCheckFailedError" not in alert["message"] + result.stdout + result.stderr
     rejected = list((home / "quarantine" / "hr_recruitment" / "vacancies" / "rejected-loads").rglob("*.parquet"))
     assert len(rejected) == 1
     reason = rejected[0].with_suffix(".reason.txt").read_text()
-    assert "expect_column_values_to_be_unique(vacancy_id) failed: 2 unexpected rows" in reason
+    assert "expect_column_values_to_be_unique(vacancy_id) failed: 2 unexpected rows, e.g. " \
+           "trac_vacancies_dup.csv lines 2, 3" in reason
     landed = {p.name: json.loads(p.with_suffix(".load.json").read_text())
               for p in (home / "landing" / "hr_recruitment" / "vacancies").rglob("load_date=*/*.parquet")}
     assert rejected[0].name not in landed

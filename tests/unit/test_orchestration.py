@@ -261,3 +261,20 @@ def test_the_daemon_marks_a_killed_kpo_run_failed_once_no_kpo_run_holds_the_lock
     [alert] = alerts(settings.root)
     assert alert["run_id"] == killed.run_id and "died" in alert["message"]  # as for any failed run
     assert statuses == {"killed": dg.DagsterRunStatus.FAILURE, "scheduled": dg.DagsterRunStatus.STARTED}
+
+
+def test_a_failed_blocking_check_is_reported_by_its_result_not_by_dagsters_error():
+    from types import SimpleNamespace
+
+    from pipelines.runner import RunSummary, _step_failed
+
+    summary = RunSummary(run_id="r", load_date="2024-03-01")
+    summary.checks = [{"asset": "landing/hr_recruitment/vacancies", "check": "gx_vacancies", "passed": False,
+                       "severity": "ERROR", "description": "trac_vacancies_dup.csv: vacancy_id repeated at line 3"}]
+    error = SimpleNamespace(cls_name="DagsterAssetCheckFailedError",
+                            message="dagster._core.errors.DagsterAssetCheckFailedError: 1 blocking asset check failed "
+                                    "with ERROR severity:\nlanding/hr_recruitment/vacancies: gx_vacancies\n")
+    _step_failed(summary, "landing_hr_recruitment_vacancies", SimpleNamespace(error=error, user_failure_data=None))
+    assert summary.failures == ["landing_hr_recruitment_vacancies: blocking check landing/hr_recruitment/vacancies "
+                                "gx_vacancies failed: trac_vacancies_dup.csv: vacancy_id repeated at line 3"]
+    assert summary.failed_steps == ["landing_hr_recruitment_vacancies"]

@@ -1,6 +1,7 @@
-"""A `mostly` rule states a proportion of a whole extract: kpo enforces it over every batch of a load together,
-and only over enough rows (MIN_ROWS_FOR_PROPORTION, or the expectation's `meta.min_rows`). On fewer, such as
-a correction of five vacancies, it is named as not judged instead of rejecting the load."""
+"""How kpo reads great-expectations results. A `mostly` rule states a proportion of a whole extract: kpo
+enforces it over every batch of a load together, and only over enough rows (MIN_ROWS_FOR_PROPORTION, or the
+expectation's `meta.min_rows`). On fewer, such as a correction of five vacancies, it is named as not judged
+instead of rejecting the load. A failure in a landed load names the file and lines of its first rows."""
 
 import json
 
@@ -82,3 +83,18 @@ def test_a_rule_that_raised_on_one_batch_fails_the_load(tmp_path, project):
                     [extract(100, 0).drop(columns="shortlisted_at"), extract(100, 0, first_id=101)]):
         result = validate_batches(suite(tmp_path, 0.5), batches, project)
         assert not result.success and [o.column for o in result.failures()] == ["shortlisted_at"]
+
+
+def test_a_failed_rule_on_landed_rows_names_their_file_and_lines_never_their_values(tmp_path, project):
+    path = tmp_path / "landing__vacancies.json"
+    path.write_text(json.dumps({"name": "vacancies", "expectations": [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "vacancy_id"}}]}))
+    load = extract(4, 0).assign(_source_file="trac_vacancies.csv", _source_line=[2, 3, 4, 22])
+    load.loc[3, "vacancy_id"] = "1"  # line 22 repeats line 2's vacancy
+    result = validate_batches(Suite("vacancies", path, "landing", "vacancies"), [load], project)
+    assert result.summary() == ("expect_column_values_to_be_unique(vacancy_id) failed: 2 unexpected rows, "
+                                "e.g. trac_vacancies.csv lines 2, 22")
+    # rows without lineage (a model's) are counted as before
+    result = validate_batches(Suite("vacancies", path, "landing", "vacancies"),
+                              [load.drop(columns=["_source_file", "_source_line"])], project)
+    assert result.summary() == "expect_column_values_to_be_unique(vacancy_id) failed: 2 unexpected rows"
