@@ -30,6 +30,7 @@ from pipelines.row_checks import (
     check_headers,
     fsync_replace,
     identifier_flag_count,
+    renumber_lines,
     write_outputs,
 )
 from pipelines.settings import Settings
@@ -173,7 +174,10 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         relation = table.reader(path, con)
         relation.create_view("raw_extract")
         mapping, warnings = check_headers(table, relation, path)
-        build_checked(con, table, mapping, numbered="_line" in relation.columns)
+        numbered = "_line" in relation.columns
+        build_checked(con, table, mapping, numbered=numbered)
+        if not numbered:
+            renumber_lines(con, path)
         lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(),
                    "loaded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")}
         good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)

@@ -118,6 +118,50 @@ def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, n
                 f"{line_of} from checked_rows")
 
 
+def data_lines(path: Path) -> int:
+    """Lines after the header, counted in bytes (~0.1 s for a million-row extract)."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n") - 1
+
+
+def record_lines(path: Path) -> list[int]:
+    """The line each record of a CSV starts on, as DuckDB reads the records (blank lines skipped, a quoted
+    value may hold line breaks). Python's csv module tracks lines where DuckDB does not; this pass over the
+    file runs only when records and lines differ."""
+    import csv
+
+    starts, previous = [], 1
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)  # the header
+        previous = reader.line_num
+        for row in reader:
+            if row:
+                starts.append(previous + 1)
+            previous = reader.line_num
+    return starts
+
+
+def renumber_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """`checked` numbers records rowid + 2, true when every line after the header is one record. When the
+    extract has blank lines or line breaks inside quoted values, each record gets the line it starts on."""
+    records = con.execute("select count(*) from checked_rows").fetchall()[0][0]
+    if records == data_lines(path):
+        return
+    import pyarrow as pa
+
+    starts = record_lines(path)
+    if len(starts) != records:  # the csv module read the file otherwise than DuckDB: keep DuckDB's numbering
+        return
+    con.register("record_starts", pa.table({"_line": pa.array(starts, pa.int64())}))
+    con.execute("create or replace temp view checked as select checked_rows.*, record_starts._line "
+                "from checked_rows positional join record_starts")
+
+
 def write_outputs(con: duckdb.DuckDBPyConnection, table: Table, key: bytes, lineage: dict, parquet: Path,
                   quarantine: Path) -> tuple[int, int, Path]:
     """Write the good rows to a temporary Parquet file and the quarantined ones (if any) to a CSV for

@@ -397,3 +397,25 @@ def test_a_workbook_column_without_header_or_values_is_an_empty_stretch(tmp_path
     book.close()
     with duckdb.connect() as con:
         assert xlsx_reader()(path, con).columns == ["_line", "response_id", "course"]
+
+
+def test_line_numbers_are_the_files_own_past_blank_lines_and_line_breaks_in_values(settings):
+    import io
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=HEADERS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerow(vacancy("0000001"))                                       # line 2
+    text.write("\n")                                                          # line 3: blank
+    writer.writerow(vacancy("0000002", **{"Job Title": "Porter\nNights"}))   # lines 4 and 5
+    writer.writerow(vacancy("0000003", **{"CSU Code": "XYZ"}))                # line 6
+    folder = settings.inbox / "hr_recruitment"
+    folder.mkdir(parents=True)
+    (folder / "trac_vacancies.csv").write_text(text.getvalue())
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert (load.rows_landed, load.rows_quarantined) == (2, 1)
+    assert [row["line"] for row in quarantined(settings)] == ["6"]
+    with duckdb.connect() as con:
+        lines = con.execute("select vacancy_id, _source_line from read_parquet(?) order by 1",
+                            [load.landing_path]).fetchall()
+    assert lines == [("0000001", 2), ("0000002", 4)]
