@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -203,11 +204,23 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
     return load
 
 
+# DuckDB's reasons for a CSV line it cannot read, kept after its "CSV Error on Line: N" (each line of its error is
+# matched whole: the offending line itself, which may span lines, never reaches a message), said plainly.
+CSV_REASONS = (
+    (re.compile(r"Expected Number of Columns: \d+ Found: \d+"), None),
+    (re.compile(r"Value with unterminated quote found\."), "a quoted value is never closed"),
+    (re.compile(r"Invalid unicode \(byte sequence mismatch\) detected\..*"),
+     "the line is not UTF-8 (export the file as UTF-8, not Windows or Latin-1 text)"),
+)
+
+
 def error_summary(exc: Exception) -> str:
-    """The first line of a reader or DuckDB error, plus DuckDB's column-count detail for a ragged CSV row.
-    Never the offending line itself: messages reach run logs and alerts, which must hold no identifiers."""
+    """The first line of a reader or DuckDB error, plus DuckDB's reason for a CSV line it cannot read (a ragged
+    row's column counts, an unclosed quote, bytes that are not UTF-8). Never the offending line itself:
+    messages reach run logs and alerts, which must hold no identifiers."""
     lines = str(exc).splitlines()
-    detail = [line.strip() for line in lines[1:] if line.startswith("Expected Number of Columns")]
+    detail = [plain or line.strip() for line in lines[1:] for pattern, plain in CSV_REASONS
+              if pattern.fullmatch(line.strip())]
     return "; ".join([lines[0], *detail]) if lines else type(exc).__name__
 
 

@@ -28,9 +28,10 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
     """The header row, parsed by the csv module (quoted names, a UTF-8 byte-order mark)."""
     if path.stat().st_size == 0:
         raise ExtractError(f"{path.name}: the file is empty (no header row)")
+    with path.open("rb") as handle:  # the header line alone: a bad byte further down is DuckDB's to name
+        first = handle.readline()
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle, delimiter=delimiter, strict=True), [])
+        header = next(csv.reader([first.decode("utf-8-sig")], delimiter=delimiter, strict=True), [])
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ExtractError(f"{path.name}: not a readable CSV extract: the header row is not UTF-8 CSV ({exc})") from exc
     if not any(h.strip() for h in header):

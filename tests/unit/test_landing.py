@@ -129,6 +129,9 @@ REPEATED = ",".join(HEADERS + ["Band"]).encode()
 REPEATED_IN_ANOTHER_CASE = ",".join(HEADERS + ["band "]).encode()  # landing matches names trimmed, in any case
 LINE_COLUMN = ",".join(HEADERS + ["_line"]).encode()
 RAGGED = (",".join(HEADERS) + "\n" + ",".join(["x"] * (len(HEADERS) + 1)) + "\n").encode()
+ROW = ",".join(["x"] * len(HEADERS)).encode()
+LATIN_1_ON_LINE_4 = ",".join(HEADERS).encode() + b"\n" + ROW + b"\n" + ROW + b"\nCaf\xc9" + ROW[1:] + b"\n"
+UNCLOSED_QUOTE = ",".join(HEADERS).encode() + b"\n" + ROW + b'\n"x' + ROW[1:] + b"\n" + ROW + b"\n"
 
 
 @pytest.mark.parametrize("content, problem", [
@@ -138,6 +141,8 @@ RAGGED = (",".join(HEADERS) + "\n" + ",".join(["x"] * (len(HEADERS) + 1)) + "\n"
     (REPEATED_IN_ANOTHER_CASE, "column header(s) repeated: Band, band"),
     (LINE_COLUMN, "a column is named '_line'"),
     (RAGGED, "CSV Error on Line: 2; Expected Number of Columns: 16 Found: 17"),
+    (LATIN_1_ON_LINE_4, "CSV Error on Line: 4; the line is not UTF-8 (export the file as UTF-8"),
+    (UNCLOSED_QUOTE, "CSV Error on Line: 3; a quoted value is never closed"),
 ])
 def test_unusable_files_are_rejected(settings, content, problem):
     folder = settings.inbox / "hr_recruitment"
@@ -145,6 +150,7 @@ def test_unusable_files_are_rejected(settings, content, problem):
     (folder / "trac_vacancies.csv").write_bytes(content)
     [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
     assert load.status == "rejected" and problem in load.problem and "trac_vacancies.csv" in load.problem
+    assert "x,x" not in load.problem and "Caf" not in load.problem  # never the offending line itself
 
 
 def test_quoted_fields_keep_their_delimiters_and_quotes(settings):
