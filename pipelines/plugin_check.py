@@ -19,9 +19,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.landing import land_inbox, picked_up, with_reference_values
+from pipelines.landing import error_summary, land_inbox, picked_up, with_reference_values
 from pipelines.reference import Reference, load_reference
-from pipelines.row_checks import build_checked, match_headers
+from pipelines.row_checks import build_checked, match_headers, renumber_lines
 from pipelines.settings import Settings
 from plugins.contract import Column, Plugin, SyntheticRequest, Table
 from plugins.readers import ExtractError
@@ -149,16 +149,19 @@ def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> lis
             relation.create_view("raw_extract")
             mapping, missing, extra = match_headers(table, relation)
         except (ExtractError, duckdb.Error, OSError) as exc:
-            return [*mismatches, Mismatch("unreadable file", None, None, str(exc).splitlines()[0])]
+            return [*mismatches, Mismatch("unreadable file", None, None, error_summary(exc))]
         mismatches += _header_mismatches(table, missing, extra)
         absent = {c.name for c in table.columns if mapping[c.name] is None}
         checked = dataclasses.replace(table, columns=tuple(_lenient(c) if c.name in absent else c
                                                            for c in table.columns))
         try:
-            build_checked(con, checked, mapping, numbered="_line" in relation.columns)
+            numbered = "_line" in relation.columns
+            build_checked(con, checked, mapping, numbered=numbered)
+            if not numbered:  # the lines a run would name (blank lines, line breaks in values)
+                renumber_lines(con, path)
             rows = con.execute("select _line, _problem_columns, _problems from checked "
                                "where _problems is not null order by _line").fetchall()
         except duckdb.Error as exc:
-            return [*mismatches, Mismatch("unreadable file", None, None, str(exc).splitlines()[0])]
+            return [*mismatches, Mismatch("unreadable file", None, None, error_summary(exc))]
     mismatches += [Mismatch("bad value", columns, line, reasons) for line, columns, reasons in rows]
     return mismatches

@@ -24,6 +24,10 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _name(delimiter: str) -> str:
+    return {",": "commas", ";": "semicolons", "\t": "tabs"}.get(delimiter, repr(delimiter))
+
+
 def _csv_header(path: Path, delimiter: str) -> list[str]:
     """The header row, parsed by the csv module (quoted names, a UTF-8 byte-order mark)."""
     if path.stat().st_size == 0:
@@ -31,9 +35,18 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
     with path.open("rb") as handle:  # the header line alone: a bad byte further down is DuckDB's to name
         first = handle.readline()
     try:
-        header = next(csv.reader([first.decode("utf-8-sig")], delimiter=delimiter, strict=True), [])
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ExtractError(f"{path.name}: not a readable CSV extract: the header row is not UTF-8 CSV ({exc})") from exc
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ExtractError(f"{path.name}: not a readable CSV extract: the header row is not UTF-8 ({exc})") from exc
+    others = [name for mark, name in ((";", "semicolons"), ("\t", "tabs"), (",", "commas")) if mark != delimiter
+              and text.count(mark) >= max(1, text.count(delimiter))]
+    hint = f" (the header is separated by {others[0]}: export it separated by {_name(delimiter)})" if others else ""
+    try:
+        header = next(csv.reader([text], delimiter=delimiter, strict=True), [])
+    except csv.Error as exc:
+        raise ExtractError(f"{path.name}: not a readable CSV extract: the header row is not CSV ({exc}){hint}") from exc
+    if hint and len(header) == 1:
+        raise ExtractError(f"{path.name}: not a readable CSV extract: one column in the header{hint}")
     if not any(h.strip() for h in header):
         raise ExtractError(f"{path.name}: the file is empty (no header row)")
     if any(ord(ch) < 32 and ch != "\t" for h in header for ch in h):

@@ -143,6 +143,8 @@ UNCLOSED_QUOTE = ",".join(HEADERS).encode() + b"\n" + ROW + b'\n"x' + ROW[1:] + 
     (RAGGED, "CSV Error on Line: 2; Expected Number of Columns: 16 Found: 17"),
     (LATIN_1_ON_LINE_4, "CSV Error on Line: 4; the line is not UTF-8 (export the file as UTF-8"),
     (UNCLOSED_QUOTE, "CSV Error on Line: 3; a quoted value is never closed"),
+    (";".join(HEADERS).encode() + b"\n", "the header is separated by semicolons: export it separated by commas"),
+    ("\t".join(f'"{h}"' for h in HEADERS).encode() + b"\n", "the header is separated by tabs"),
 ])
 def test_unusable_files_are_rejected(settings, content, problem):
     folder = settings.inbox / "hr_recruitment"

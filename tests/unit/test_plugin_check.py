@@ -127,3 +127,12 @@ def test_plugin_new_values_are_held_to_the_reference_seeds():
     assert plugin_check.scaffold_problems(commitment, csu, reference) == []
     [problem] = plugin_check.scaffold_problems("nope", csu, reference)
     assert "'nope'" in problem and all(c in problem for c in reference.commitments)
+
+
+def test_the_dry_run_names_the_line_a_run_would_past_blank_lines(tmp_path):
+    text = FIXTURE.read_text()
+    bad_row = text.splitlines()[1].replace(",EAF,", ",XYZ,").replace("0000001", "0000002")
+    path = tmp_path / "trac_vacancies_check.csv"
+    path.write_text(text + "\n\n" + bad_row + "\n")  # two blank lines: the bad row is on line 5
+    assert [str(m) for m in plugin_check.check_extract(HR, path)] == [
+        "bad value: line 5, column 'CSU Code': unknown value 'XYZ' in column CSU Code"]
