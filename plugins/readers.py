@@ -109,14 +109,18 @@ def xlsx_reader(sheet: int | str = 0) -> Reader:
     """An xlsx reader on python-calamine (DuckDB's excel extension cannot be installed offline)."""
 
     def read(path: Path, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+        if path.stat().st_size == 0:
+            raise ExtractError(f"{path.name}: the file is empty (no header row)")
         try:
             book = CalamineWorkbook.from_path(str(path))
             sheet_obj = book.get_sheet_by_index(sheet) if isinstance(sheet, int) else book.get_sheet_by_name(sheet)
             rows = sheet_obj.to_python(skip_empty_area=False)
         except Exception as exc:  # calamine raises several types for "not an xlsx file"
             raise ExtractError(f"{path.name}: not a readable xlsx workbook: {exc}") from exc
-        if not rows or not any(rows[0]):
+        if not rows or not any(any(row) for row in rows):
             raise ExtractError(f"{path.name}: the worksheet is empty (no header row)")
+        if not any(rows[0]):
+            raise ExtractError(f"{path.name}: the worksheet's first row is blank: the header must be on row 1")
         headers = [_cell_text(h) or "" for h in rows[0]]
         body = [r for r in rows[1:]]
         values = {index: [_cell_text(r[index]) if index < len(r) else None for r in body]

@@ -372,6 +372,7 @@ def test_a_not_future_time_after_tomorrow_is_quarantined(settings, tmp_path):
     (["response_id", "course", "course"], "column header(s) repeated: course"),
     (["response_id", "course", None], "worksheet column(s) 3 hold values but have no header"),
     (["response_id", "_line"], "a column is named '_line'"),
+    ([None, None], "the worksheet's first row is blank: the header must be on row 1"),
 ])
 def test_a_workbook_whose_headers_cannot_tell_its_columns_apart_is_refused(tmp_path, header, problem):
     import xlsxwriter
@@ -388,6 +389,14 @@ def test_a_workbook_whose_headers_cannot_tell_its_columns_apart_is_refused(tmp_p
     book.close()
     with duckdb.connect() as con, pytest.raises(ExtractError, match=re.escape(problem)):
         xlsx_reader()(path, con)
+
+
+def test_an_empty_workbook_file_is_named_empty(tmp_path):
+    from plugins.readers import ExtractError, xlsx_reader
+
+    (tmp_path / "feedback.xlsx").write_bytes(b"")
+    with duckdb.connect() as con, pytest.raises(ExtractError, match="the file is empty"):
+        xlsx_reader()(tmp_path / "feedback.xlsx", con)
 
 
 def test_a_workbook_column_without_header_or_values_is_an_empty_stretch(tmp_path):
