@@ -65,6 +65,8 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
                 continue
             context.log.info(f"{load.source_file}: {load.status}, {load.rows_landed} rows landed, "
                              f"{load.rows_quarantined} quarantined")
+            for warning in load.warnings:
+                context.log.warning(warning)
         metadata = load_metadata(loads)
         rejected = [load for load in loads if load.status == "rejected"]
         if rejected:

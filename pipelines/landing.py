@@ -182,6 +182,8 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(),
                    "loaded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")}
         good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)
+        if good + bad == 0:
+            warnings.append(f"{path.name}: no rows after the header (an empty extract)")
         flags = identifier_flag_count(con, table, tmp_parquet)
     except (ExtractError, duckdb.Error) as exc:
         message = error_summary(exc)

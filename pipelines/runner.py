@@ -74,6 +74,7 @@ class SourceSummary:
     rows_landed: int = 0
     rows_quarantined: int = 0
     waiting: list[str] = field(default_factory=list)  # files still being written: left in the inbox
+    warnings: list[str] = field(default_factory=list)  # landed, with something to say (an absent optional column)
     problems: list[str] = field(default_factory=list)
 
 
@@ -127,7 +128,9 @@ def _materialized(summary: RunSummary, materialization: dg.AssetMaterialization)
         source = summary.sources.setdefault("/".join(path[1:]), SourceSummary("/".join(path[1:])))
         for name in ("files_landed", "files_duplicate", "files_rejected", "rows_landed", "rows_quarantined"):
             setattr(source, name, int(metadata.get(name, 0)))
-        source.waiting = [load["source_file"] for load in metadata.get("loads") or [] if load["status"] == "waiting"]
+        loads = metadata.get("loads") or []
+        source.waiting = [load["source_file"] for load in loads if load["status"] == "waiting"]
+        source.warnings = [warning for load in loads for warning in load.get("warnings") or []]
     elif path == ["publication"]:
         summary.publication_id = str(metadata.get("publication_id"))
 

@@ -64,6 +64,9 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
                       "(KPO_INBOX_MIN_AGE_SECONDS), or while they were read, may still be being written: left in "
                       f"the inbox for a later run (an upload written as .part and renamed when complete needs no "
                       f"wait): {', '.join(sorted(waiting))}[/yellow]", soft_wrap=True, highlight=False)
+    for source in sorted(summary.sources.values(), key=lambda s: s.asset):
+        for warning in source.warnings:
+            console.print(f"[yellow]{source.asset}: {warning}[/yellow]", soft_wrap=True, highlight=False)
     passed, warnings, blocking = check_counts(summary.checks)
     console.print(f"checks: {passed} passed, {warnings} warning(s) (do not block publication), {blocking} failed")
     for check in summary.checks_failed:

@@ -436,3 +436,10 @@ def test_line_numbers_are_the_files_own_past_blank_lines_and_line_breaks_in_valu
         lines = con.execute("select vacancy_id, _source_line from read_parquet(?) order by 1",
                             [load.landing_path]).fetchall()
     assert lines == [("0000001", 2), ("0000002", 4)]
+
+
+def test_a_header_only_extract_lands_nothing_and_says_so(settings):
+    write_extract(settings.inbox / "hr_recruitment", "trac_vacancies.csv", [])
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert (load.status, load.rows_landed) == ("landed", 0)
+    assert load.warnings == ("trac_vacancies.csv: no rows after the header (an empty extract)",)

@@ -67,3 +67,12 @@ def test_files_still_being_written_are_named_as_left_in_the_inbox(tmp_path: Path
     assert row.split("│")[-2].strip() == "1"
     assert "1 file(s) modified within the last 60 s (KPO_INBOX_MIN_AGE_SECONDS)" in text
     assert "left in the inbox for a later run" in text and "ed_attendances/ecds_attendances_20240301.csv" in text
+
+
+def test_a_loads_warnings_are_shown_under_its_source(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    summary = RunSummary(run_id="abcdef0123456789", load_date="2024-03-01", success=True, publication_id="p")
+    ignored = "trac.csv: column 'Notes' is not declared and was ignored"
+    summary.sources["hr_recruitment/vacancies"] = SourceSummary("hr_recruitment/vacancies", files_landed=1,
+                                                                warnings=[ignored])
+    assert f"hr_recruitment/vacancies: {ignored}" in render(summary, settings)
