@@ -133,7 +133,7 @@ def _header_mismatches(table: Table, missing: list[str], extra: list[str]) -> li
             + [Mismatch("absent optional column", h, 1, "declared optional: it would land empty")
                for h in missing if h in optional]
             + [Mismatch("extra column", h, 1, "in the extract but not declared (it would be ignored)")
-               for h in extra])
+               for h in extra if not table.ignores(h)])
 
 
 def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> list[Mismatch]:

@@ -68,7 +68,8 @@ def check_headers(table: Table, relation: duckdb.DuckDBPyRelation, path: Path) -
         raise LoadError(f"{path.name}: wrong header for {table.name}: missing column(s) "
                         + ", ".join(repr(m) for m in missing)
                         + f" (found: {', '.join(repr(h) for h in present[:30])})")
-    return mapping, warnings + [f"{path.name}: column {h!r} is not declared and was ignored" for h in extra]
+    return mapping, warnings + [f"{path.name}: column {h!r} is not declared and was ignored" for h in extra
+                                if not table.ignores(h)]
 
 
 def raw_value(column: Column, header: str | None) -> str:

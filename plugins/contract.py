@@ -78,7 +78,9 @@ class Reader(Protocol):
 
 @dataclass(frozen=True)
 class Table:
-    """One table the plugin lands, fed by the inbox files matching `file_pattern`."""
+    """One table the plugin lands, fed by the inbox files matching `file_pattern`. `ignored` names extract
+    columns left out on purpose (a form's respondent name): they never land, and no run warns of them, as it
+    does of any other undeclared column."""
 
     name: str
     description: str
@@ -89,6 +91,11 @@ class Table:
     event_date: str
     csu_column: str | None = None
     rules: tuple[RowRule, ...] = ()
+    ignored: tuple[str, ...] = ()
+
+    def ignores(self, header: str) -> bool:
+        """Whether an extract column is one left out on purpose (matched as headers are: trimmed, any case)."""
+        return header.strip().casefold() in {name.strip().casefold() for name in self.ignored}
 
     def column(self, name: str) -> Column:
         for column in self.columns:

@@ -32,6 +32,7 @@ FEEDBACK_RESPONSES = Table(
     reader=read_export,
     primary_key=("response_id",),
     event_date="session_date",
+    ignored=("Name",),  # the respondent's display name: the pseudonymised e-mail identifies a participant
     columns=(
         Column("response_id", "string", "MS Forms response ID (numbered in order of submission).", header="ID",
                required=True),

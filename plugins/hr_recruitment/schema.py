@@ -87,6 +87,7 @@ EXPERIENCE_RESPONSES = Table(
     reader=read_survey_export,
     primary_key=("response_id",),
     event_date="submitted_at",
+    ignored=("Name", "Email"),  # who answered is not needed: the survey is reported by survey and CSU only
     columns=(
         Column("response_id", "string", "MS Forms response ID.", header="ID", required=True),
         Column("started_at", "timestamp", "When the respondent opened the form.", header="Start time",
