@@ -177,8 +177,8 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
     assert "dagster - ERROR" in Path(log).read_text() and "dagster - ERROR" not in result.stdout + result.stderr
     assert tree_digest(home / "published") == before
     [alert] = alerts(home)
-    assert "blocking check landing/hr_recruitment/vacancies gx_vacancies failed: trac_vacancies_dup.csv" \
-        in alert["message"]
+    assert "blocking check landing/hr_recruitment/vacancies gx_vacancies failed: " in alert["message"]
+    assert "trac_vacancies_dup.csv: expect_column_values_to_be_unique(vacancy_id) failed" in alert["message"]
     assert "DagsterAssetCheckFailedError" not in alert["message"] + result.stdout + result.stderr
     rejected = list((home / "quarantine" / "hr_recruitment" / "vacancies" / "rejected-loads").rglob("*.parquet"))
     assert len(rejected) == 1
