@@ -163,13 +163,27 @@ def publish_status():
 
     settings = load_settings()
     serving = publication.current_id(settings)
-    table = Table("", "publication", "published at", "checks passed/warnings/failed", "rows per table")
-    for item in publication.list_publications(settings):
-        rows = ", ".join(f"{k}={v}" for k, v in item.manifest.get("tables", {}).items())
+    kept = publication.list_publications(settings)
+    # Two tables that fit 80 columns: the publications (the id whole, for `kpo publish rollback ID`), then the
+    # rows of each published table, a column per publication by its number in the first.
+    table = Table("#", "", "publication", "published at", "checks passed / warnings / failed", "rows")
+    table.columns[2].no_wrap = True
+    for number, item in enumerate(kept, start=1):
+        tables = item.manifest.get("tables", {})
         checks = "/".join(str(count) for count in publication.check_counts(item.manifest.get("checks", [])))
-        table.add_row("*" if item.publication_id == serving else "", item.publication_id,
-                      item.manifest.get("published_at", ""), checks, rows)
+        table.add_row(str(number), "*" if item.publication_id == serving else "", item.publication_id,
+                      item.manifest.get("published_at", "")[:16].replace("T", " "), checks,
+                      f"{sum(tables.values()):,} in {len(tables)} tables")
     console.print(table)
+    if kept:
+        rows = Table("rows per table", *(str(number) for number in range(1, len(kept) + 1)))
+        for column in rows.columns[1:]:
+            column.justify = "right"
+        names = sorted({name for item in kept for name in item.manifest.get("tables", {})})
+        for name in names:
+            rows.add_row(name, *(f"{item.manifest.get('tables', {})[name]:,}" if name in item.manifest.get("tables", {})
+                                 else "-" for item in kept))
+        console.print(rows)
     if serving is None:
         console.print("nothing is published yet")
 

@@ -124,6 +124,20 @@ def test_publish_status_counts_warnings_apart_from_failures(settings):
     publication.publish(settings, "20240101T000000Z-aaaa", ["mart_a"], {}, {"checks": checks})
     result = kpo(settings.root, "publish", "status")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "passed/warnings/failed" in result.stdout
+    assert "checks passed / warnings / failed" in result.stdout
     [row] = [line for line in result.stdout.splitlines() if "20240101T000000Z-aaaa" in line]
     assert "2/2/1" in row
+
+
+def test_publish_status_fits_80_columns_with_every_id_whole(settings):
+    for number, pid in enumerate(("20240101T000000Z-aaaa", "20240102T000000Z-bbbb"), start=1):
+        publish(settings, pid, value=number)
+    result = kpo(settings.root, "publish", "status", env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    [served] = [line for line in lines if "│ * │" in line]
+    assert "20240102T000000Z-bbbb" in served  # the id whole: `kpo publish rollback ID` takes it
+    assert any("20240101T000000Z-aaaa" in line for line in lines)
+    [mart] = [line for line in lines if line.startswith("│ mart_a ")]
+    assert [cell.strip() for cell in mart.split("│")[1:-1]] == ["mart_a", "10", "10"]
