@@ -31,7 +31,6 @@ from pipelines.row_checks import (
     check_headers,
     fsync_replace,
     identifier_flag_count,
-    renumber_lines,
     write_outputs,
 )
 from pipelines.settings import Settings
@@ -175,10 +174,7 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         relation = table.reader(path, con)
         relation.create_view("raw_extract")
         mapping, warnings = check_headers(table, relation, path)
-        numbered = "_line" in relation.columns
-        build_checked(con, table, mapping, numbered=numbered)
-        if not numbered:
-            renumber_lines(con, path)
+        build_checked(con, table, mapping, path, numbered="_line" in relation.columns)
         lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(),
                    "loaded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")}
         good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)
@@ -280,9 +276,7 @@ def land_inbox(settings: Settings, plugin: Plugin, table: Table, load_date: dt.d
                                   problem=f"{exc}: left in the inbox for a later run"))
         except LoadError as exc:
             reject_file(settings, plugin, path, str(exc), load_date)
-            loads.append(FileLoad(plugin=plugin.name, table=table.name, source_file=path.name,
-                                  content_sha256=sha, load_date=load_date.isoformat(), status="rejected",
-                                  run_id=run_id, problem=str(exc)))
+            loads.append(FileLoad(**base, content_sha256=sha, status="rejected", problem=str(exc)))
     return loads
 
 

@@ -21,7 +21,7 @@ import duckdb
 
 from pipelines.landing import error_summary, land_inbox, picked_up, with_reference_values
 from pipelines.reference import Reference, load_reference
-from pipelines.row_checks import build_checked, match_headers, renumber_lines
+from pipelines.row_checks import build_checked, match_headers
 from pipelines.settings import Settings
 from plugins.contract import Column, Plugin, SyntheticRequest, Table
 from plugins.readers import ExtractError
@@ -155,10 +155,7 @@ def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> lis
         checked = dataclasses.replace(table, columns=tuple(_lenient(c) if c.name in absent else c
                                                            for c in table.columns))
         try:
-            numbered = "_line" in relation.columns
-            build_checked(con, checked, mapping, numbered=numbered)
-            if not numbered:  # the lines a run would name (blank lines, line breaks in values)
-                renumber_lines(con, path)
+            build_checked(con, checked, mapping, path, numbered="_line" in relation.columns)
             rows = con.execute("select _line, _problem_columns, _problems from checked "
                                "where _problems is not null order by _line").fetchall()
         except duckdb.Error as exc:

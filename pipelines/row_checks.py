@@ -109,14 +109,17 @@ def checked_query(table: Table, mapping: dict, numbered: bool) -> str:
         from checked"""
 
 
-def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, numbered: bool) -> None:
+def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, path: Path, numbered: bool) -> None:
     """Materialise `checked_rows` in one streaming, parallel pass, in file order (DuckDB keeps insertion
-    order), and view it as `checked` with `_line`: the reader's, or rowid + 2 (the header is line 1)."""
+    order), and view it as `checked` with `_line`: the reader's, or the line each record of `path` starts on
+    (rowid + 2 when every line after the header is one record: the header is line 1)."""
     query = checked_query(table, mapping, numbered)
     con.execute(f"create or replace temp table checked_rows as {query}")
     line_of = "_line" if numbered else "rowid + 2 as _line"
     con.execute(f"create or replace temp view checked as select *{' exclude (_line)' if numbered else ''}, "
                 f"{line_of} from checked_rows")
+    if not numbered:
+        renumber_lines(con, path)
 
 
 def data_lines(path: Path) -> int:
@@ -135,7 +138,7 @@ def record_lines(path: Path) -> list[int]:
     file runs only when records and lines differ."""
     import csv
 
-    starts, previous = [], 1
+    starts = []
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         next(reader, None)  # the header
