@@ -125,12 +125,9 @@ def _materialized(summary: RunSummary, materialization: dg.AssetMaterialization)
     path = materialization.asset_key.path
     metadata = {k: _metadata_value(v) for k, v in materialization.metadata.items()}
     if path[0] == "landing":
-        source = summary.sources.setdefault("/".join(path[1:]), SourceSummary("/".join(path[1:])))
-        for name in ("files_landed", "files_duplicate", "files_rejected", "rows_landed", "rows_quarantined"):
-            setattr(source, name, int(metadata.get(name, 0)))
-        loads = metadata.get("loads") or []
-        source.waiting = [load["source_file"] for load in loads if load["status"] == "waiting"]
-        source.warnings = [warning for load in loads for warning in load.get("warnings") or []]
+        key = "/".join(path[1:])
+        summary.sources[key] = SourceSummary(key)  # a landing step materialises once: its loads say it all
+        _add_loads(summary, metadata.get("loads") or [])
     elif path == ["publication"]:
         summary.publication_id = str(metadata.get("publication_id"))
 
@@ -160,19 +157,24 @@ def _step_failed(summary: RunSummary, step_key: str, data: object) -> None:
     summary.failures.append(f"{step_key}: {message.strip().splitlines()[0] if message.strip() else 'failed'}")
     summary.failed_steps.append(step_key)
     if user and user.metadata and "loads" in user.metadata:
-        loads = _metadata_value(user.metadata["loads"])
-        for load in loads:
-            key = f"{load['plugin']}/{load['table']}"
-            source = summary.sources.setdefault(key, SourceSummary(key))
-            source.files_landed += load["status"] == "landed"
-            source.files_duplicate += load["status"] == "duplicate"
-            source.files_rejected += load["status"] == "rejected"
-            if load["status"] == "waiting":
-                source.waiting.append(load["source_file"])
-            source.rows_landed += load["rows_landed"]
-            source.rows_quarantined += load["rows_quarantined"]
-            if load.get("problem") and load["status"] != "waiting":
-                source.problems.append(load["problem"])
+        _add_loads(summary, _metadata_value(user.metadata["loads"]))
+
+
+def _add_loads(summary: RunSummary, loads: list[dict]) -> None:
+    """Count a landing step's loads (FileLoad records) under their source, from a materialisation or a failure."""
+    for load in loads:
+        key = f"{load['plugin']}/{load['table']}"
+        source = summary.sources.setdefault(key, SourceSummary(key))
+        source.files_landed += load["status"] == "landed"
+        source.files_duplicate += load["status"] == "duplicate"
+        source.files_rejected += load["status"] == "rejected"
+        source.rows_landed += load["rows_landed"]
+        source.rows_quarantined += load["rows_quarantined"]
+        source.warnings += load.get("warnings") or []
+        if load["status"] == "waiting":
+            source.waiting.append(load["source_file"])
+        elif load.get("problem"):
+            source.problems.append(load["problem"])
 
 
 def _failed_check_text(summary: RunSummary, line: str) -> str:
