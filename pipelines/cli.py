@@ -64,8 +64,7 @@ def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, repr
             summary = run_nightly(settings, load_date, full_refresh=full_refresh, on_step=on_step,
                                   reprocess=reprocess)
     except AlreadyRunning as exc:
-        errors.print(f"[red]kpo run: {exc}[/red]", soft_wrap=True)
-        raise typer.Exit(3) from None
+        _fail("run", str(exc), code=3)
     print_summary(terminal, summary, settings)
     return 0 if summary.success else 1
 
@@ -168,8 +167,8 @@ def publish_status():
     # rows of each published table, a column per publication by its number in the first.
     table = Table("#", "", "publication", "published at", "checks passed / warnings / failed", "rows")
     table.columns[2].no_wrap = True
-    for number, item in enumerate(kept, start=1):
-        tables = item.manifest.get("tables", {})
+    counts = [item.manifest.get("tables", {}) for item in kept]
+    for number, (item, tables) in enumerate(zip(kept, counts, strict=True), start=1):
         checks = "/".join(str(count) for count in publication.check_counts(item.manifest.get("checks", [])))
         table.add_row(str(number), "*" if item.publication_id == serving else "", item.publication_id,
                       item.manifest.get("published_at", "")[:16].replace("T", " "), checks,
@@ -179,10 +178,8 @@ def publish_status():
         rows = Table("rows per table", *(str(number) for number in range(1, len(kept) + 1)))
         for column in rows.columns[1:]:
             column.justify = "right"
-        names = sorted({name for item in kept for name in item.manifest.get("tables", {})})
-        for name in names:
-            rows.add_row(name, *(f"{item.manifest.get('tables', {})[name]:,}" if name in item.manifest.get("tables", {})
-                                 else "-" for item in kept))
+        for name in sorted({name for tables in counts for name in tables}):
+            rows.add_row(name, *(f"{tables[name]:,}" if name in tables else "-" for tables in counts))
         console.print(rows)
     if serving is None:
         console.print("nothing is published yet")

@@ -24,8 +24,7 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _name(delimiter: str) -> str:
-    return {",": "commas", ";": "semicolons", "\t": "tabs"}.get(delimiter, repr(delimiter))
+DELIMITER_NAMES = {";": "semicolons", "\t": "tabs", ",": "commas"}  # in the order a header is suspected of
 
 
 def _csv_header(path: Path, delimiter: str) -> list[str]:
@@ -38,9 +37,10 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ExtractError(f"{path.name}: not a readable CSV extract: the header row is not UTF-8 ({exc})") from exc
-    others = [name for mark, name in ((";", "semicolons"), ("\t", "tabs"), (",", "commas")) if mark != delimiter
+    others = [name for mark, name in DELIMITER_NAMES.items() if mark != delimiter
               and text.count(mark) >= max(1, text.count(delimiter))]
-    hint = f" (the header is separated by {others[0]}: export it separated by {_name(delimiter)})" if others else ""
+    expected = DELIMITER_NAMES.get(delimiter, repr(delimiter))
+    hint = f" (the header is separated by {others[0]}: export it separated by {expected})" if others else ""
     try:
         header = next(csv.reader([text], delimiter=delimiter, strict=True), [])
     except csv.Error as exc:
