@@ -12,6 +12,7 @@ import hashlib
 
 from plugins.contract import Column, Table
 from plugins.nhs_number import WEIGHTS
+from plugins.readers import EXCEL_ERRORS
 
 DEFAULT_FORMATS = {
     "date": ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S"),
@@ -194,6 +195,12 @@ def column_problems(column: Column) -> list[tuple[str, str]]:
         # spaces only is blank, not unreadable.
         checks.append((f"{raw} is not null and {typed} is null and trim({raw}) <> ''",
                        f"'unreadable {column.type} ' || quote_text({raw}) || ' in column ' || {header}"))
+    if column.type == "string" and not is_enumerated(column):
+        # Text would take an Excel error as a value (typed and enumerated columns already refuse it). Only a
+        # value starting with # is looked up in the list (a case, not `and`, which evaluated both sides).
+        errors = ", ".join(quote_literal(e) for e in EXCEL_ERRORS)
+        checks.append((f"case when prefix({raw}, '#') then list_contains([{errors}], {raw}) else false end",
+                       f"'Excel error ' || {raw} || ' in column ' || {header}"))
     if column.required:
         # A typed value that parsed is not blank: trim() only runs on the few that did not.
         blank = f"({raw} is null or ({typed} is null and trim({raw}) = ''))" if column.type != "string" \

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import zipfile
 from pathlib import Path
 
 import duckdb
@@ -24,6 +25,10 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# The values Excel shows for a formula that failed. In an xlsx they are error cells, in a CSV exported from
+# Excel plain text; either way the value is lost, and landing quarantines a row holding one.
+EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!",
+                "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#PYTHON!", "#EXTERNAL!")
 DELIMITER_NAMES = {";": "semicolons", "\t": "tabs", ",": "commas"}  # in the order a header is suspected of
 
 
@@ -105,6 +110,24 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+def error_cells(path: Path, sheet: int | str) -> dict[tuple[int, int], str]:
+    """The worksheet's Excel error cells, as {(row, column) from 0: "#DIV/0!"}. python-calamine reads an error
+    cell as empty (its issue #105), which would turn a failed formula into a blank value without a word, so
+    openpyxl names them; it only opens a workbook whose worksheets' XML holds an error cell (t="e")."""
+    with zipfile.ZipFile(path) as book:
+        if not any(b't="e"' in book.read(part) for part in book.namelist() if part.startswith("xl/worksheets/")):
+            return {}
+    import openpyxl  # only for the rare workbook with errors: its read-only parse is slow
+
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        worksheet = workbook.worksheets[sheet] if isinstance(sheet, int) else workbook[sheet]
+        return {(cell.row - 1, cell.column - 1): str(cell.value) for row in worksheet.iter_rows() for cell in row
+                if cell.data_type == "e"}
+    finally:
+        workbook.close()
+
+
 def xlsx_reader(sheet: int | str = 0) -> Reader:
     """An xlsx reader on python-calamine (DuckDB's excel extension cannot be installed offline)."""
 
@@ -117,6 +140,9 @@ def xlsx_reader(sheet: int | str = 0) -> Reader:
             rows = sheet_obj.to_python(skip_empty_area=False)
         except Exception as exc:  # calamine raises several types for "not an xlsx file"
             raise ExtractError(f"{path.name}: not a readable xlsx workbook: {exc}") from exc
+        for (row, column), error in error_cells(path, sheet).items():
+            if row < len(rows) and column < len(rows[row]):
+                rows[row][column] = error
         if not rows or not any(any(row) for row in rows):
             raise ExtractError(f"{path.name}: the worksheet is empty (no header row)")
         if not any(rows[0]):

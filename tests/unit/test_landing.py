@@ -368,6 +368,47 @@ def test_a_not_future_time_after_tomorrow_is_quarantined(settings, tmp_path):
                        "far": "timestamp 2099-12-01 10:00:00 is in the future in column Happened"}
 
 
+def test_an_excel_error_is_quarantined_naming_it_never_landed_as_blank_or_text(settings, tmp_path):
+    """python-calamine reads an error cell as empty: a failed formula must not become a blank value, and the
+    error's text (a CSV saved from Excel, or typed) must not land as a ward's name."""
+    import xlsxwriter
+
+    from plugins.readers import xlsx_reader
+
+    table = Table(name="notes", description="test", file_pattern="*.xlsx", reader=xlsx_reader(),
+                  primary_key=("note_id",), event_date="written",
+                  columns=(Column("note_id", "string", "", header="Note", required=True),
+                           Column("ward", "string", "", header="Ward"),
+                           Column("score", "number", "", header="Score"),
+                           Column("written", "date", "", header="Written")))
+    plugin = Plugin(name="clinic", version="0", description="", source_system="", tables=(table,), metrics=(),
+                    generate=lambda request: [], models_dir=tmp_path, expectations_dir=tmp_path)
+    folder = settings.inbox / "clinic"
+    folder.mkdir(parents=True, exist_ok=True)
+    book = xlsxwriter.Workbook(str(folder / "notes.xlsx"))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["Note", "Ward", "Score", "Written"])
+    sheet.write_column(1, 3, ["2024-01-05"] * 5)
+    sheet.write_row(1, 0, ["ok", "Ward 4", 2])
+    sheet.write_row(2, 0, ["hashtag", "#4 (old numbering)", 3])  # text that starts with # is text
+    sheet.write_row(3, 0, ["divided", "Ward 5"])
+    sheet.write_formula(3, 2, "=1/0", None, "#DIV/0!")
+    sheet.write(4, 0, "looked_up")
+    sheet.write_formula(4, 1, "=NA()", None, "#N/A")
+    sheet.write_string(5, 0, "typed")
+    sheet.write_string(5, 1, "#REF!")
+    book.close()
+    [load] = land_inbox(settings, plugin, table, LOAD_DATE)
+    assert (load.status, load.rows_landed, load.rows_quarantined) == ("landed", 2, 3)
+    assert {row[0]: row[1:3] for row in landed(settings, "clinic", "notes")} == {
+        "ok": ("Ward 4", 2.0), "hashtag": ("#4 (old numbering)", 3.0)}
+    assert {json.loads(row["record"])["Note"]: (row["line"], row["columns"], row["reason"])
+            for row in quarantined(settings, "clinic")} == {
+        "divided": ("4", "Score", "unreadable number '#DIV/0!' in column Score"),
+        "looked_up": ("5", "Ward", "Excel error #N/A in column Ward"),
+        "typed": ("6", "Ward", "Excel error #REF! in column Ward")}
+
+
 @pytest.mark.parametrize("header, problem", [
     (["response_id", "course", "course"], "column header(s) repeated: course"),
     (["response_id", "course", None], "worksheet column(s) 3 hold values but have no header"),
