@@ -119,7 +119,7 @@ def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, p
     con.execute(f"create or replace temp view checked as select *{' exclude (_line)' if numbered else ''}, "
                 f"{line_of} from checked_rows")
     if not numbered:
-        renumber_lines(con, path)
+        renumber_lines(con, path, [header for header in mapping.values() if header])
 
 
 def data_lines(path: Path) -> int:
@@ -132,7 +132,19 @@ def data_lines(path: Path) -> int:
     return lines + (last != b"\n") - 1
 
 
-def record_lines(path: Path) -> list[int]:
+def csv_delimiter(path: Path, headers: list[str]) -> str | None:
+    """The delimiter that splits the extract's first line into its headers (the reader's own, which the core
+    is not told), or None when none does: a reader of another format numbers its records itself."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        first = handle.readline()
+    splits = {mark: next(csv.reader([first], delimiter=mark), []) for mark in (",", ";", "\t", "|")}
+    fitting = [mark for mark, names in splits.items() if set(headers) <= {name.strip() for name in names}]
+    return max(fitting, key=lambda mark: len(splits[mark]), default=None)
+
+
+def record_lines(path: Path, delimiter: str) -> list[int]:
     """The line each record of a CSV starts on, as DuckDB reads the records (blank lines skipped, a quoted
     value may hold line breaks). Python's csv module tracks lines where DuckDB does not; this pass over the
     file runs only when records and lines differ."""
@@ -140,7 +152,7 @@ def record_lines(path: Path) -> list[int]:
 
     starts = []
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, delimiter=delimiter)
         next(reader, None)  # the header
         previous = reader.line_num
         for row in reader:
@@ -150,15 +162,15 @@ def record_lines(path: Path) -> list[int]:
     return starts
 
 
-def renumber_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def renumber_lines(con: duckdb.DuckDBPyConnection, path: Path, headers: list[str]) -> None:
     """`checked` numbers records rowid + 2, true when every line after the header is one record. When the
     extract has blank lines or line breaks inside quoted values, each record gets the line it starts on."""
     records = con.execute("select count(*) from checked_rows").fetchall()[0][0]
-    if records == data_lines(path):
+    if records == data_lines(path) or (delimiter := csv_delimiter(path, headers)) is None:
         return
     import pyarrow as pa
 
-    starts = record_lines(path)
+    starts = record_lines(path, delimiter)
     if len(starts) != records:  # the csv module read the file otherwise than DuckDB: keep DuckDB's numbering
         return
     con.register("record_starts", pa.table({"_line": pa.array(starts, pa.int64())}))

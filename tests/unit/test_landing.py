@@ -457,11 +457,14 @@ def test_a_workbook_column_without_header_or_values_is_an_empty_stretch(tmp_path
         assert xlsx_reader()(path, con).columns == ["_line", "response_id", "course"]
 
 
-def test_line_numbers_are_the_files_own_past_blank_lines_and_line_breaks_in_values(settings):
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_line_numbers_are_the_files_own_past_blank_lines_and_line_breaks_in_values(settings, delimiter):
+    import dataclasses
     import io
 
+    table = dataclasses.replace(HR.table("vacancies"), reader=csv_reader(delimiter))
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=HEADERS, lineterminator="\n")
+    writer = csv.DictWriter(text, fieldnames=HEADERS, lineterminator="\n", delimiter=delimiter)
     writer.writeheader()
     writer.writerow(vacancy("0000001"))                                       # line 2
     text.write("\n")                                                          # line 3: blank
@@ -470,7 +473,7 @@ def test_line_numbers_are_the_files_own_past_blank_lines_and_line_breaks_in_valu
     folder = settings.inbox / "hr_recruitment"
     folder.mkdir(parents=True)
     (folder / "trac_vacancies.csv").write_text(text.getvalue())
-    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    [load] = land_inbox(settings, HR, table, LOAD_DATE)
     assert (load.rows_landed, load.rows_quarantined) == (2, 1)
     assert [row["line"] for row in quarantined(settings)] == ["6"]
     with duckdb.connect() as con:
