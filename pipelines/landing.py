@@ -127,12 +127,16 @@ def inbox_files(settings: Settings, plugin: Plugin, table: Table) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and picked_up(table, p))
 
 
-def unclaimed_inbox_files(settings: Settings, plugins: tuple[Plugin, ...]) -> list[str]:
+def unclaimed_inbox_files(settings: Settings, plugins: tuple[Plugin, ...],
+                          claimed: set[Path] | None = None) -> list[str]:
     """Uploads in the inbox (as paths under it) that no run will ever load: outside any plugin's folder, or
-    named to no table's pattern. Nothing moves them (they may be another system's), so every run names them."""
+    named to no table's pattern. Nothing moves them (they may be another system's), so every run names them.
+    `claimed`: the files the tables take, when the caller has just listed them."""
     if not settings.inbox.is_dir():
         return []
-    claimed = {path for plugin in plugins for table in plugin.tables for path in inbox_files(settings, plugin, table)}
+    if claimed is None:
+        claimed = {path for plugin in plugins for table in plugin.tables
+                   for path in inbox_files(settings, plugin, table)}
     uploads = (path for path in settings.inbox.rglob("*") if path.is_file() and path not in claimed)
     return sorted(str(name) for name in (path.relative_to(settings.inbox) for path in uploads)
                   if is_upload(name) and not any(part.startswith(".") for part in name.parts))

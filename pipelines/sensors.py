@@ -30,18 +30,22 @@ def inbox_sensor(settings: Settings, plugins: tuple[Plugin, ...], job: dg.JobDef
                  clock=time.time) -> dg.SensorDefinition:
     @dg.sensor(name="kpo_inbox", job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
                description="Starts a run for each new extract in the inbox once its size has been stable for "
-                           "KPO_SENSOR_STABLE_SECONDS; run key = content hash.")
+                           "KPO_SENSOR_STABLE_SECONDS and it has rested KPO_INBOX_MIN_AGE_SECONDS; run key = "
+                           "content hash.")
     def _inbox(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
         now, requests, still = clock(), [], {}
-        for path, (plugin, table) in sorted(_waiting_files(settings, plugins).items()):
-            size = path.stat().st_size
+        waiting = _waiting_files(settings, plugins)
+        for path, (plugin, table) in sorted(waiting.items()):
+            stat = path.stat()
             first_size, since = seen.get(str(path), (None, now))
-            if first_size != size:  # new, or still growing: start the stability clock again
-                still[str(path)] = [size, now]
+            if first_size != stat.st_size:  # new, or still growing: start the stability clock again
+                still[str(path)] = [stat.st_size, now]
                 continue
-            still[str(path)] = [size, since]
-            if now - since < settings.sensor_stable_seconds:
+            still[str(path)] = [stat.st_size, since]
+            # Stable in size, and rested as long as a run asks (else the run would leave it waiting, and its run
+            # key, spent, would start nothing more: it would wait for the nightly run).
+            if now - since < settings.sensor_stable_seconds or now - stat.st_mtime < settings.inbox_min_age_seconds:
                 continue
             sha = content_sha256(path)
             if sha in landed_hashes(settings, plugin, table):
@@ -51,7 +55,7 @@ def inbox_sensor(settings: Settings, plugins: tuple[Plugin, ...], job: dg.JobDef
             requests.append(dg.RunRequest(run_key=sha, partition_key=load_date,
                                           tags={"kpo/trigger": "inbox", "kpo/file": path.name}))
         # Files no run will load are named once in the daemon's log (and again whenever that list changes).
-        unclaimed = unclaimed_inbox_files(settings, plugins)
+        unclaimed = unclaimed_inbox_files(settings, plugins, claimed=set(waiting))
         if unclaimed and unclaimed != seen.get(UNCLAIMED):
             context.log.warning(f"{len(unclaimed)} file(s) in the inbox that no run will load (no plugin's folder, "
                                 f"or a name no table's pattern matches): {', '.join(unclaimed)}")

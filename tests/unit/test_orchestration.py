@@ -5,6 +5,7 @@ policy and instance settings, and the sensor that marks killed `kpo run`s failed
 import datetime as dt
 import http.server
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -60,6 +61,13 @@ class Clock:
         return self.now
 
 
+def drop(path: Path, text: str, clock: Clock) -> Path:
+    """Write an extract as of the test's clock (the sensor reads a file's age from its modification time)."""
+    path.write_text(text)
+    os.utime(path, (clock.now, clock.now))
+    return path
+
+
 def tick(sensor: dg.SensorDefinition, cursor: str | None) -> tuple[list[dg.RunRequest], str | None]:
     with dg.instance_for_test() as instance:
         result = sensor(dg.build_sensor_context(cursor=cursor, instance=instance))
@@ -71,12 +79,11 @@ def test_the_sensor_waits_for_a_stable_size_then_runs_once_per_content(settings)
     sensor = inbox_sensor(settings, (HR,), JOB, clock=clock)
     inbox = settings.inbox / "hr_recruitment"
     inbox.mkdir(parents=True)
-    extract = inbox / "trac_vacancies_1.csv"
-    extract.write_text(EXTRACT)
+    extract = drop(inbox / "trac_vacancies_1.csv", EXTRACT, clock)
     requests, cursor = tick(sensor, None)
     assert requests == []  # first sight: the clock starts
     clock.now += 30
-    extract.write_text(EXTRACT + "0000001,Porter\n")  # still being written
+    drop(extract, EXTRACT + "0000001,Porter\n", clock)  # still being written
     requests, cursor = tick(sensor, cursor)
     assert requests == []
     clock.now += 59
@@ -99,11 +106,28 @@ def test_the_sensor_skips_a_re_dropped_file(settings, tmp_path):
     source = Path(__file__).parent / "fixtures_vacancies.csv"
     shutil.copy(source, inbox / "trac_vacancies_a.csv")
     land_inbox(settings, HR, HR.table("vacancies"), dt.date(2024, 3, 1))
-    shutil.copy(source, inbox / "trac_vacancies_again.csv")  # the same content dropped again
+    drop(inbox / "trac_vacancies_again.csv", source.read_text(), clock)  # the same content dropped again
     _, cursor = tick(sensor, None)
     clock.now += 61
     requests, _ = tick(sensor, cursor)
     assert requests == []
+
+
+def test_the_sensor_waits_until_a_run_would_take_the_file(settings):
+    """A run leaves in the inbox a file modified within KPO_INBOX_MIN_AGE_SECONDS: were the sensor to start
+    one sooner, the file would wait, and its run key, spent, would start nothing more until the nightly run."""
+    rested = settings.model_copy(update={"sensor_stable_seconds": 10, "inbox_min_age_seconds": 120})
+    clock = Clock()
+    sensor = inbox_sensor(rested, (HR,), JOB, clock=clock)
+    (rested.inbox / "hr_recruitment").mkdir(parents=True)
+    extract = drop(rested.inbox / "hr_recruitment" / "trac_vacancies_1.csv", EXTRACT, clock)
+    _, cursor = tick(sensor, None)
+    clock.now += 60
+    requests, cursor = tick(sensor, cursor)
+    assert requests == []  # stable for 60 s, but modified 60 s ago: a run would leave it waiting
+    clock.now += 60
+    [request], _ = tick(sensor, cursor)
+    assert request.run_key == content_sha256(extract)
 
 
 def test_the_sensor_keeps_the_files_no_run_will_load_to_name_them_once(settings):
