@@ -109,17 +109,19 @@ def test_remeasures_cover_30_60_90_days_and_recorded_dates(demo_home):
         assert row["status"] == "measured" and row["improved_on_baseline"] is True
 
 
-def rule_rounded(count: float | None) -> float | None:
-    """DOMAIN.md: counts of 1-7 suppressed; others to the nearest 5, half up (not banker's rounding)."""
+def rule_rounded(count: float | None, trust_wide: bool) -> float | None:
+    """DOMAIN.md: "sub-trust counts of 1-7 are suppressed, other counts rounded to the nearest 5 (half up, not
+    Python's banker's rounding)"."""
     if count is None:
         return None
-    if 1 <= count <= 7:
+    if 1 <= count <= 7 and not trust_wide:
         return None
     return float((Decimal(count) / 5).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 5)
 
 
 def test_rule_rounded_matches_the_worked_examples():
-    assert [rule_rounded(n) for n in (8, 12, 13, 7, 1, 0, 22.5)] == [10, 10, 15, None, None, 0, 25]
+    assert [rule_rounded(n, False) for n in (8, 12, 13, 7, 1, 0, 22.5)] == [10, 10, 15, None, None, 0, 25]
+    assert [rule_rounded(n, True) for n in (7, 3, 2, 1, 0)] == [5, 5, 0, 0, 0]
 
 
 def test_the_share_pack_obeys_disclosure_control(demo_home):
@@ -132,8 +134,9 @@ def test_the_share_pack_obeys_disclosure_control(demo_home):
     for row in exact:
         got = shared[(row["metric_id"], row["series_key"], row["period_month"])]
         for column in ("numerator", "denominator"):
-            assert got[column] == rule_rounded(row[column]), (row, column)
-            assert got[column] is None or (got[column] % 5 == 0 and not 1 <= got[column] <= 7)
+            assert got[column] == rule_rounded(row[column], row["is_trust_wide"]), (row, column)
+            assert got[column] is None or got[column] % 5 == 0
+            assert row["is_trust_wide"] or got[column] is None or not 1 <= got[column] <= 7
         if row["kind"] == "rate":
             if got["numerator"] is not None and got["denominator"]:
                 assert got["value"] == pytest.approx(100 * got["numerator"] / got["denominator"])

@@ -1,7 +1,8 @@
--- mart_metric_monthly for partners outside the trust, under the disclosure rules (DOMAIN.md): counts
--- of 1-7 suppressed, others rounded to 5, rates recomputed from the rounded numerator and denominator,
--- trust-wide totals rounded from the unrounded sums (they are computed from exact rows), and a median
--- withheld when the count behind it is suppressed. The internal warehouse stays exact.
+-- mart_metric_monthly for partners outside the trust, under the disclosure rules (DOMAIN.md): sub-trust
+-- counts of 1-7 suppressed, other counts (trust-wide ones included) rounded to 5, rates recomputed from the
+-- rounded numerator and denominator, trust-wide totals rounded from the unrounded sums (they are computed
+-- from exact rows), and a median withheld when the count behind it is suppressed. The internal warehouse
+-- stays exact.
 with
 
 monthly as (
@@ -11,8 +12,8 @@ monthly as (
 controlled as (
     select
         *,
-        {{ disclose_count('numerator') }} as shared_numerator,
-        {{ disclose_count('denominator') }} as shared_denominator
+        {{ disclose_count('numerator', 'is_trust_wide') }} as shared_numerator,
+        {{ disclose_count('denominator', 'is_trust_wide') }} as shared_denominator
     from monthly
 ),
 
