@@ -52,15 +52,20 @@ def _rebase_suggestion(
     segment: pd.DataFrame, settings: SpcSettings, intervention_period: Any
 ) -> tuple[bool, str | None]:
     """DOMAIN: the pipeline may suggest (never apply) a rebase after a sustained shift, e.g. one that
-    began at or after a project's intervention date."""
+    began in or after the period holding a project's intervention date (a month's point cannot tell the
+    days before the intervention from those after)."""
     side = compare(segment["value"].to_numpy(dtype=float), segment["mean"].to_numpy(dtype=float))
     in_shift = segment["rule_shift"].to_numpy(dtype=bool) & (side == side[-1]) & (side != 0)
     length = int(np.cumprod(in_shift[::-1]).sum())  # the trailing run that includes the last point
     if length < settings.shift_run:
         return False, None
     start = segment["period"].iloc[-length]
-    if intervention_period is not None and start < _as_period_like(intervention_period, segment["period"]):
-        return False, None
+    if intervention_period is not None:
+        intervention = _as_period_like(intervention_period, segment["period"])
+        # periods given as their first day: the one holding the intervention is the last on or before it
+        holding = segment["period"][segment["period"] <= intervention]
+        if start < (holding.max() if len(holding) else intervention):
+            return False, None
     where = "above" if side[-1] > 0 else "below"
     return True, f"sustained shift of {length} points {where} the mean since {_format_period(start)}"
 

@@ -629,12 +629,20 @@ def test_no_rebase_suggested_when_the_shift_has_ended() -> None:
     assert summary.rebase_reason is None
 
 
-def test_rebase_suggestion_with_date_periods() -> None:
+@pytest.mark.parametrize(
+    ("intervention", "suggested"),
+    [("2023-04-01", True), ("2023-04-27", True), ("2023-05-02", False)],
+    ids=["on-the-month-start", "within-the-month", "in-the-next-month"],
+)
+def test_rebase_suggestion_with_date_periods(intervention: str, suggested: bool) -> None:
+    # Months given as their first day, as the marts hold them: an intervention on 27 April lies in the April
+    # point where the shift starts, as with monthly periods ("2023-04" above); May's is after the start.
     frame = shifted_months([])
     frame["period"] = frame["period"].dt.to_timestamp()
     out = compute_spc(frame, SHIFT_SETTINGS)
-    summary = summarise_series(out, SHIFT_SETTINGS, intervention_period="2023-04-01")
-    assert summary.rebase_reason == "sustained shift of 9 points below the mean since 2023-04-01"
+    summary = summarise_series(out, SHIFT_SETTINGS, intervention_period=intervention)
+    expected = "sustained shift of 9 points below the mean since 2023-04-01" if suggested else None
+    assert summary.rebase_reason == expected
 
 
 def test_compute_spc_groups_runs_each_series_with_its_settings() -> None:
