@@ -62,6 +62,11 @@ def test_paediatric_cardiac_cancellations_fall_after_the_rpiw(demo_home):
     after = project_rate(demo_home, "paediatric_cardiac_cancellations", remeasure, "2024-03-01")
     assert abs(100 * before[0] / before[1] - baseline) <= 3
     assert abs(100 * after[0] / after[1] - target) <= 3
+    # the series is charted and assured against the project's 5 %, not the metric's 0 % (bronchoscopy's)
+    series = "metric_id = 'theatre_avoidable_cancellation_rate' and series_key = 'specialty:Paediatric Cardiac Surgery'"
+    charted = published(demo_home, f"""select distinct target from mart_metric_spc where {series}
+        union all select target from mart_metric_summary where {series}""")
+    assert target == 5 and charted == [(5.0,), (5.0,)]
 
 
 def test_every_theatre_metric_is_published_trust_wide_by_csu_and_specialty(demo_home):

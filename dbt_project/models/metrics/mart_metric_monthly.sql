@@ -10,6 +10,10 @@ metrics as (
     select * from {{ ref('dim_metrics') }}
 ),
 
+series_targets as (
+    select * from {{ ref('int_series_targets') }}
+),
+
 keyed as (
     select
         metric_rows.*,
@@ -39,10 +43,15 @@ final as (
         keyed.numerator,
         keyed.denominator,
         keyed.value,
-        metrics.target
+        -- a project's target for its own series, else the metric's
+        coalesce(series_targets.target, metrics.target) as target
     from keyed
     inner join metrics
         on keyed.metric_id = metrics.metric_id
+    left join series_targets
+        on
+            keyed.metric_id = series_targets.metric_id
+            and keyed.series_key = series_targets.series_key
 )
 
 select * from final
