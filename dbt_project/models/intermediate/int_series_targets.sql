@@ -17,7 +17,7 @@ final as (
     from projects
     where target is not null
     qualify row_number() over (
-        partition by metric_id, series_key order by intervention_date desc, project_id
+        partition by metric_id, series_key order by intervention_date desc, project_id asc
     ) = 1
 )
 
