@@ -115,7 +115,8 @@ def error_cells(path: Path, sheet: int | str) -> dict[tuple[int, int], str]:
     cell as empty (its issue #105), which would turn a failed formula into a blank value without a word, so
     openpyxl names them; it only opens a workbook whose worksheets' XML holds an error cell (t="e")."""
     with zipfile.ZipFile(path) as book:
-        if not any(b't="e"' in book.read(part) for part in book.namelist() if part.startswith("xl/worksheets/")):
+        parts = (book.read(part) for part in book.namelist() if part.startswith("xl/worksheets/"))
+        if not any(b't="e"' in xml or b"t='e'" in xml for xml in parts):
             return {}
     import openpyxl  # only for the rare workbook with errors: its read-only parse is slow
 
