@@ -249,6 +249,8 @@ def plugin_check(name: str,
     problems += checks.synthetic_problems(plugin, reference)
     for problem in problems:
         console.print(f"[red]{name}: {escape(problem)}[/red]", soft_wrap=True)
+    for drift in checks.landed_drift(load_settings(), plugin):  # e.g. after renaming a column
+        console.print(f"[yellow]{name}: warning: {escape(str(drift))}[/yellow]", soft_wrap=True)
     mismatches = checks.check_extract(plugin, file, extract_table) if file else []
     _print_mismatches(file.name if file else "", mismatches)
     if problems or any(not m.warning for m in mismatches):

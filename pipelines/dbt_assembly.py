@@ -29,8 +29,9 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.landing import ensure_schema_file, table_dir
+from pipelines.landing import LINEAGE_COLUMNS, ensure_schema_file, table_dir
 from pipelines.settings import Settings
+from pipelines.typing_sql import landed_names, quote_ident
 from plugins.contract import Plugin
 
 PROJECT_COLUMNS = ("project_id", "project_name", "csu_code", "commitment_ids", "metric_id", "series_key",
@@ -96,10 +97,14 @@ def generated_seeds(plugins: tuple[Plugin, ...]) -> dict[str, str]:
 
 
 def sources_yaml(settings: Settings, plugin: Plugin) -> str:
+    """A source per table over its landed Parquet, exposing the declared columns only: a column landed under an
+    earlier declaration (renamed since, or dropped) would otherwise still resolve, from the older files alone,
+    and a model still naming it would read blanks for every newer load without a word."""
     tables = []
     for table in plugin.tables:
-        location = (f"read_parquet('{table_dir(settings, plugin, table)}/**/*.parquet', "
-                    "union_by_name = true, hive_partitioning = false)")
+        columns = ", ".join(quote_ident(name) for name in (*landed_names(table), *LINEAGE_COLUMNS))
+        location = (f"(select {columns} from read_parquet('{table_dir(settings, plugin, table)}/**/*.parquet', "
+                    "union_by_name = true, hive_partitioning = false))")
         tables.append({
             "name": table.name,
             "description": table.description,

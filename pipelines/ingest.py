@@ -11,7 +11,7 @@ import datetime as dt
 
 import dagster as dg
 
-from pipelines.landing import FileLoad, land_inbox, reland_archive
+from pipelines.landing import FileLoad, declaration_drift, land_inbox, reland_archive
 from pipelines.settings import LONDON, Settings
 from plugins.contract import Plugin, Table
 
@@ -72,6 +72,14 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
         if rejected:
             raise dg.Failure(description="; ".join(load.problem or "" for load in rejected),
                              metadata=metadata, allow_retries=False)
+        # Loads landed under an earlier declaration read a column declared since as blank. Where the declaration
+        # requires it, the run stops (a backfill, which re-lands them day by day, only warns: it is the remedy).
+        drift = declaration_drift(settings, plugin, table)
+        if drift is not None and drift.required and not reprocessing(context.run.tags):
+            raise dg.Failure(description=str(drift), metadata=metadata, allow_retries=False)
+        if drift is not None:
+            context.log.warning(str(drift))
+            metadata["warnings"] = dg.MetadataValue.json([str(drift)])
         return dg.MaterializeResult(metadata=metadata)
 
     return _landing

@@ -284,6 +284,48 @@ def land_inbox(settings: Settings, plugin: Plugin, table: Table, load_date: dt.d
     return loads
 
 
+@dataclass(frozen=True)
+class DeclarationDrift:
+    """Landed loads that lack columns the table now declares: landed under an earlier declaration (a column
+    renamed or added since), their rows read those columns as blank until their load dates are re-landed."""
+
+    plugin: str
+    table: str
+    load_dates: tuple[str, ...]
+    files: int
+    missing: tuple[str, ...]
+    required: tuple[str, ...]  # the missing columns the declaration requires a value in
+
+    def __str__(self) -> str:
+        first, last = self.load_dates[0], self.load_dates[-1]
+        dates = first if first == last else f"{first} to {last}"
+        required = (f"; {', '.join(self.required)} must hold a value, so nothing is published until they are "
+                    "re-landed") if self.required else ""
+        return (f"{self.plugin}/{self.table}: {self.files} landed load(s) of load date(s) {dates} were landed under "
+                f"an earlier declaration and lack column(s) {', '.join(self.missing)}, blank for their rows{required}. "
+                f"Re-land them under this declaration: kpo backfill --start {first} --end {last}")
+
+
+def declaration_drift(settings: Settings, plugin: Plugin, table: Table) -> DeclarationDrift | None:
+    """Compare every landed load's Parquet schema (its footer only) with the columns the table declares now."""
+    import pyarrow.parquet as pq
+
+    declared = landed_names(table)
+    required = {c.name for c in table.columns if c.required and not c.identifier}
+    dates, files, missing = set(), 0, set()
+    for path in sorted(table_dir(settings, plugin, table).glob("load_date=*/*.parquet")):
+        lacking = set(declared) - set(pq.read_schema(path).names)
+        if lacking:
+            dates.add(path.parent.name.removeprefix("load_date="))
+            files += 1
+            missing |= lacking
+    if not files:
+        return None
+    ordered = tuple(name for name in declared if name in missing)
+    return DeclarationDrift(plugin.name, table.name, tuple(sorted(dates)), files, ordered,
+                            tuple(name for name in ordered if name in required))
+
+
 def ensure_schema_file(settings: Settings, plugin: Plugin, table: Table) -> Path:
     """An empty, typed Parquet file per table, so dbt's source glob always matches and has every column."""
     target = table_dir(settings, plugin, table) / "_schema.parquet"

@@ -19,7 +19,14 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.landing import error_summary, land_inbox, picked_up, with_reference_values
+from pipelines.landing import (
+    DeclarationDrift,
+    declaration_drift,
+    error_summary,
+    land_inbox,
+    picked_up,
+    with_reference_values,
+)
 from pipelines.reference import Reference, load_reference
 from pipelines.row_checks import build_checked, match_headers
 from pipelines.settings import Settings
@@ -63,6 +70,12 @@ def reference_problems(plugin: Plugin, reference: Reference) -> list[str]:
                      for p in _unknown("CSU", (project.csu_code,), reference.csus)
                      + _unknown("commitment", project.commitment_ids, reference.commitments)]
     return problems
+
+
+def landed_drift(settings: Settings, plugin: Plugin) -> list[DeclarationDrift]:
+    """The plugin's tables whose loads, landed in this home under an earlier declaration, lack a column the
+    table declares now (a column renamed or added since): each names the load dates to re-land."""
+    return [drift for table in plugin.tables if (drift := declaration_drift(settings, plugin, table)) is not None]
 
 
 def scaffold_problems(commitment: str, csu: str, reference: Reference) -> list[str]:

@@ -128,6 +128,7 @@ def _materialized(summary: RunSummary, materialization: dg.AssetMaterialization)
         key = "/".join(path[1:])
         summary.sources[key] = SourceSummary(key)  # a landing step materialises once: its loads say it all
         _add_loads(summary, metadata.get("loads") or [])
+        summary.sources[key].warnings += metadata.get("warnings") or []  # the table's own (its landed loads')
     elif path == ["publication"]:
         summary.publication_id = str(metadata.get("publication_id"))
 

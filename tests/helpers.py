@@ -40,3 +40,18 @@ def tree_digest(root: Path) -> dict[str, str]:
 def alerts(home: Path) -> list[dict]:
     path = home / "published" / "alerts.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def falls_declaration(harm: str, required: bool, folder: Path):
+    """A small plugin whose table names its harm column `harm`: declared `harm_level` first, then renamed."""
+    from plugins.contract import Column, Plugin, Table
+    from plugins.readers import csv_reader
+
+    table = Table(name="events", description="test", file_pattern="*.csv", reader=csv_reader(),
+                  primary_key=("event_id",), event_date="occurred_on",
+                  columns=(Column("event_id", "string", "", header="Event ID", required=True),
+                           Column("occurred_on", "date", "", header="Occurred"),
+                           Column(harm, "string", "", header="Harm", required=required)))
+    plugin = Plugin(name="falls", version="0", description="", source_system="", tables=(table,), metrics=(),
+                    generate=lambda request: [], models_dir=folder, expectations_dir=folder)
+    return plugin, table

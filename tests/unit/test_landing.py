@@ -487,3 +487,37 @@ def test_a_header_only_extract_lands_nothing_and_says_so(settings):
     [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
     assert (load.status, load.rows_landed) == ("landed", 0)
     assert load.warnings == ("trac_vacancies.csv: no rows after the header (an empty extract)",)
+
+
+def test_a_column_renamed_in_the_declaration_is_not_read_from_older_loads_and_they_are_named(settings, tmp_path):
+    """An analyst renames harm_level to harm: the loads landed before still hold harm_level. A model still naming
+    harm_level must fail (it would read the older loads' values, and blanks for every newer one), and the older
+    loads are named with the command that re-lands them."""
+    import yaml
+
+    from pipelines.dbt_assembly import sources_yaml
+    from pipelines.landing import declaration_drift
+    from tests.helpers import falls_declaration
+
+    folder = settings.inbox / "falls"
+    folder.mkdir(parents=True)
+    before, after = falls_declaration("harm_level", True, tmp_path), falls_declaration("harm", True, tmp_path)
+    (folder / "falls_1.csv").write_text("Event ID,Occurred,Harm\nE1,2024-02-01,severe\n")
+    land_inbox(settings, *before, dt.date(2024, 2, 1))
+    (folder / "falls_2.csv").write_text("Event ID,Occurred,Harm\nE2,2024-02-27,none\n")
+    land_inbox(settings, *after, LOAD_DATE)
+
+    [source] = yaml.safe_load(sources_yaml(settings, after[0]))["sources"][0]["tables"]
+    location = source["meta"]["external_location"]
+    with duckdb.connect() as con:
+        assert con.execute(f"select event_id, harm from {location} order by 1").fetchall() == [
+            ("E1", None), ("E2", "none")]
+        with pytest.raises(duckdb.BinderException, match="harm_level"):
+            con.execute(f"select harm_level from {location}")
+    drift = declaration_drift(settings, *after)
+    assert (drift.load_dates, drift.files, drift.missing, drift.required) == (("2024-02-01",), 1, ("harm",), ("harm",))
+    assert str(drift).endswith("Re-land them under this declaration: kpo backfill --start 2024-02-01 --end 2024-02-01")
+    assert declaration_drift(settings, *before) is not None  # the newer load lacks harm_level
+    assert declaration_drift(settings, *falls_declaration("harm", False, tmp_path)).required == ()
+    reland_archive(settings, *after, dt.date(2024, 2, 1))  # what `kpo backfill` does for that date
+    assert declaration_drift(settings, *after) is None

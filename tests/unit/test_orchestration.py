@@ -302,3 +302,37 @@ def test_a_failed_blocking_check_is_reported_by_its_result_not_by_dagsters_error
     assert summary.failures == ["landing_hr_recruitment_vacancies: blocking check landing/hr_recruitment/vacancies "
                                 "gx_vacancies failed: trac_vacancies_dup.csv: vacancy_id repeated at line 3"]
     assert summary.failed_steps == ["landing_hr_recruitment_vacancies"]
+
+
+def test_a_run_stops_when_landed_loads_lack_a_column_now_required_and_a_backfill_only_warns(settings, tmp_path):
+    """Loads landed under an earlier declaration read a column declared since as blank: the nightly run stops
+    when the declaration requires it, naming the load dates to re-land; the backfill that re-lands them warns."""
+    from pipelines import ingest
+    from tests.helpers import falls_declaration
+
+    def declared(harm: str, required: bool):
+        return falls_declaration(harm, required, tmp_path)
+
+    inbox = settings.inbox / "falls"
+    inbox.mkdir(parents=True)
+    (inbox / "falls_1.csv").write_text("Event ID,Occurred,Harm\nE1,2024-02-01,severe\n")
+    land_inbox(settings, *declared("harm_level", True), dt.date(2024, 2, 1))
+
+    def materialise(required: bool, **tags: str) -> tuple[bool, str]:
+        (inbox / f"falls_{len(tags)}{required}.csv").write_text(f"Event ID,Occurred,Harm\nE{required},2024-02-27,x\n")
+        with dg.instance_for_test() as instance:
+            result = dg.materialize([ingest.landing_asset(settings, *declared("harm", required))],
+                                    partition_key="2024-03-01", instance=instance, raise_on_error=False, tags=tags)
+        if not result.success:
+            [failure] = result.get_step_failure_events()
+            return False, failure.step_failure_data.user_failure_data.description
+        [materialisation] = result.get_asset_materialization_events()
+        return True, materialisation.materialization.metadata["warnings"].value[0]
+
+    success, message = materialise(required=True)
+    assert not success and "lack column(s) harm" in message and "nothing is published" in message
+    assert message.endswith("kpo backfill --start 2024-02-01 --end 2024-02-01")
+    success, message = materialise(required=True, **{"kpo/reprocess": "true"})
+    assert success and "lack column(s) harm" in message
+    success, message = materialise(required=False)
+    assert success and "lack column(s) harm" in message and "nothing is published" not in message
