@@ -5,8 +5,10 @@ Standard library only: an alert must not depend on anything that might itself be
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
+import re
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -58,3 +60,26 @@ def raise_alert(settings: Settings, alert: Alert, timeout: float = 10) -> str | 
         log.error("alert webhook %s failed: %s", settings.alert_webhook_url, exc)
         return str(exc)
     return None
+
+
+def start_failure_reason(exc: BaseException) -> str:
+    """One line saying why the job could not even be built: a plugin's declaration, its suites, or dbt's parse
+    of its models. dbt's output is cut to the error it reports, with a plugin model's path as the analyst knows it
+    (plugins/<name>/models/..., not the assembled project's plugin_models/<name>/...)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    lines = [re.sub(r"^\d\d:\d\d:\d\d\s+", "", line).strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if "Encountered an error:" in lines:  # dbt: the error's kind, then what it says
+        lines = lines[lines.index("Encountered an error:") + 1:][:3]
+    reason = " ".join(lines[:3]) or type(exc).__name__
+    return re.sub(r"\bplugin_models/(\w+)/", r"plugins/\1/models/", reason)
+
+
+def raise_start_failure(settings: Settings, job: str, exc: BaseException, load_date: str | None = None) -> str:
+    """Alert that the nightly job could not start (nothing ran, nothing was published) and return the reason.
+    The same reason alerts once: the Dagster code server meets it each time it loads the definitions."""
+    reason = start_failure_reason(exc)
+    key = "start-" + hashlib.sha256(reason.encode()).hexdigest()[:12]
+    raise_alert(settings, Alert(run_id=key, job=job, load_date=load_date, failed_steps=[],
+                                message=f"the nightly job could not start: {reason}"))
+    return reason

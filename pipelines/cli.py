@@ -55,7 +55,7 @@ def _load_date(command: str, date: dt.datetime | None) -> dt.date | None:
 
 
 def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, reprocess: bool = False) -> int:
-    from pipelines.runner import AlreadyRunning, run_nightly
+    from pipelines.runner import AlreadyRunning, CannotStart, run_nightly
     from pipelines.terminal import print_summary, stage_progress
 
     terminal = Console(file=sys.stdout)  # the real stdout: the runner redirects sys.stdout while the job runs
@@ -65,6 +65,8 @@ def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, repr
                                   reprocess=reprocess)
     except AlreadyRunning as exc:
         _fail("run", str(exc), code=3)
+    except CannotStart as exc:
+        _fail("run", str(exc), code=1)
     print_summary(terminal, summary, settings)
     return 0 if summary.success else 1
 
@@ -363,10 +365,15 @@ def dev(port: int = 3000):
 
 
 def main() -> None:
+    from plugins.registry import PluginError
+
     try:
         app()
     except SettingsError as exc:
         errors.print(f"[red]kpo: invalid setting[/red]\n{exc}", soft_wrap=True, highlight=False)
+        raise SystemExit(2) from None
+    except PluginError as exc:  # a broken plugin stops every command that reads the registry: say which, in a line
+        errors.print(f"[red]kpo: {escape(str(exc))}[/red]", soft_wrap=True, highlight=False)
         raise SystemExit(2) from None
 
 

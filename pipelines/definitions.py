@@ -7,6 +7,7 @@ import json
 
 import dagster as dg
 
+from pipelines.alerts import raise_start_failure
 from pipelines.dbt_assembly import ensure_manifest
 from pipelines.ingest import build_landing_assets
 from pipelines.publish import build_publish_asset
@@ -55,4 +56,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(load_settings())
+    settings = load_settings()
+    try:
+        return build_definitions(settings)
+    except Exception as exc:  # the code location fails to load, and no schedule or sensor runs: say so
+        raise_start_failure(settings, NIGHTLY_JOB, exc)
+        raise

@@ -13,6 +13,7 @@ import fcntl
 import os
 import shutil
 import threading
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,12 +21,16 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from pipelines.alerts import Alert, raise_alert
+from pipelines.alerts import Alert, raise_alert, raise_start_failure
 from pipelines.settings import REPO_ROOT, Settings
 
 
 class AlreadyRunning(RuntimeError):
     """Another kpo run holds the lock on this KPO_HOME."""
+
+
+class CannotStart(RuntimeError):
+    """The nightly job could not be built (a plugin, its suites or its models): nothing ran, an alert was raised."""
 
 
 @contextmanager
@@ -250,16 +255,22 @@ def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refre
         if busy := daemon_runs_in_progress(instance):
             raise AlreadyRunning(f"a run launched by the Dagster daemon is in progress ({busy[0][:8]}); "
                                  "wait for it to finish")
-        job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
         run_id = str(uuid.uuid4())
+        log_path = settings.root / "logs" / f"run-{run_id}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
+        except Exception as exc:  # noqa: BLE001 - whatever stops the job being built, the run cannot start
+            log_path.write_text(traceback.format_exc())
+            reason = raise_start_failure(settings, NIGHTLY_JOB, exc, load_date.isoformat())
+            raise CannotStart(f"the run could not start: {reason} (nothing ran, the publication is unchanged, an "
+                              f"alert was raised; details in {log_path})") from exc
         # The terminal shows progress and a summary; the full event log stays in the Dagster instance.
         run_config = {"ops": {"dbt_build": {"config": {"full_refresh": full_refresh}}},
                       "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         watcher = _StepWatcher(instance, run_id, on_step) if on_step else None
         if watcher:
             watcher.start()
-        log_path = settings.root / "logs" / f"run-{run_id}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             # dagster-dbt re-emits dbt's own log on stdout (for Dagster's compute logs), and Dagster's console
             # logger writes each failed or skipped step, with its stack trace, on stderr: in a terminal both

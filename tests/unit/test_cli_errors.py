@@ -143,3 +143,23 @@ def test_the_readme_command_table_names_every_command_and_option():
         assert path.split()[-1] in table, path
         for option in (o for p in command.params for o in p.opts if o.startswith("--") and o != "--help"):
             assert option in table, (path, option)
+
+
+def test_a_broken_plugin_is_named_in_one_line_by_every_command_that_reads_the_registry(monkeypatch, capsys):
+    """Two plugins of one name (an installed package shadowing a built-in): `plugin list` named it on the last
+    line of a traceback."""
+    import sys
+
+    from plugins import registry
+
+    def clash():
+        raise registry.PluginError("two plugins are named 'falls_log': built-in and package kpo-falls")
+
+    monkeypatch.setattr(registry, "discover", clash)
+    monkeypatch.setattr(sys, "argv", ["kpo", "plugin", "list"])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    captured = capsys.readouterr()
+    result = subprocess.CompletedProcess([], exited.value.code, captured.out, captured.err)
+    one_line_refusal(result, "two plugins are named 'falls_log'")
+    assert result.returncode == 2

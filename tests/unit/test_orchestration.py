@@ -336,3 +336,38 @@ def test_a_run_stops_when_landed_loads_lack_a_column_now_required_and_a_backfill
     assert success and "lack column(s) harm" in message
     success, message = materialise(required=False)
     assert success and "lack column(s) harm" in message and "nothing is published" not in message
+
+
+def test_a_plugin_that_stops_the_job_being_built_fails_the_run_in_one_line_and_alerts(settings, monkeypatch):
+    """A misspelt direction, a misnamed suite or a ref typo stops the nightly job being built: the run says why in
+    one line (not a traceback), keeps the traceback in its log, and alerts once per reason."""
+    from pipelines import definitions, runner
+    from plugins.registry import PluginError
+
+    def broken(_settings):
+        raise PluginError("plugin 'falls_log' has an invalid declaration: metric falls_log_events: direction "
+                          "'Decrease' is not increase/decrease/neutral")
+
+    monkeypatch.setattr(definitions, "build_definitions", broken)
+    for _ in range(2):
+        with pytest.raises(runner.CannotStart) as refused:
+            runner.run_nightly(settings, dt.date(2024, 3, 1))
+    message = str(refused.value)
+    assert message.startswith("the run could not start: plugin 'falls_log' has an invalid declaration: metric "
+                              "falls_log_events: direction 'Decrease'") and "publication is unchanged" in message
+    log = Path(message.rsplit("details in ", 1)[1].rstrip(")"))
+    assert "Traceback" in log.read_text() and "PluginError" in log.read_text()
+    [alert] = alerts(settings.root)  # the second run met the same reason: alerted once
+    assert alert["job"] == "kpo_nightly" and alert["load_date"] == "2024-03-01"
+    assert alert["message"].startswith("the nightly job could not start: plugin 'falls_log'")
+
+
+def test_a_dbt_error_is_cut_to_what_dbt_says_with_the_plugins_own_path():
+    from pipelines.alerts import start_failure_reason
+
+    output = ("dbt parse failed:\n\x1b[0m02:10:09  Running with dbt=1.11.16\n02:10:10  Encountered an error:\n"
+              "Compilation Error\n  Model 'model.kpo.fct_falls_log_events' (plugin_models/falls_log/marts/"
+              "fct_falls_log_events.sql) depends on a node named 'stg_falls_log_events' which was not found\n")
+    assert start_failure_reason(RuntimeError(output)) == (
+        "Compilation Error Model 'model.kpo.fct_falls_log_events' (plugins/falls_log/models/marts/"
+        "fct_falls_log_events.sql) depends on a node named 'stg_falls_log_events' which was not found")
