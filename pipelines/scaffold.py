@@ -30,8 +30,11 @@ def check_name(name: str, plugins_dir: Path) -> None:
                             "starting with a letter (e.g. falls_log)")
     if (plugins_dir / name).exists():
         raise ScaffoldError(f"plugins/{name} already exists")
-    if name in {p.name for p in registry.discover()} or name in {"contract", "registry", "readers", "validation"}:
-        raise ScaffoldError(f"a plugin or module named {name!r} already exists")
+    if (plugins_dir / f"{name}.py").exists():  # plugins/nhs_number/ would shadow the core's plugins/nhs_number.py
+        raise ScaffoldError(f"plugins/{name}.py is part of kpo: a plugin named {name!r} would hide it, choose "
+                            "another name")
+    if name in {p.name for p in registry.discover()}:
+        raise ScaffoldError(f"a plugin named {name!r} already exists")
 
 
 def scaffold(name: str, plugins_dir: Path = registry.BUILT_IN_DIR, *, title: str | None = None,

@@ -55,7 +55,8 @@ def test_an_unreadable_extract_is_reported(tmp_path):
 
 @pytest.mark.parametrize("name, problem", [("Falls", "not a valid plugin name"), ("9lives", "not a valid"),
                                            ("class", "not a valid"), ("hr_recruitment", "already exists"),
-                                           ("contract", "already exists")])
+                                           ("contract", "part of kpo"), ("nhs_number", "would hide it"),
+                                           ("readers", "part of kpo")])
 def test_the_scaffold_refuses_bad_or_taken_names(name, problem):
     with pytest.raises(ScaffoldError, match=problem):
         check_name(name, Path(__file__).resolve().parents[2] / "plugins")
