@@ -222,12 +222,16 @@ def plugin_list():
     """Registered plugins: name, version, origin, tables (with the inbox file pattern each loads), metrics."""
     from plugins import registry
 
-    table = Table("plugin", "version", "origin", "tables (inbox/<plugin>/ pattern)", "metrics")
+    # A line per table and metric, never a table's column: ids are what an analyst copies, and at 80 columns
+    # a five-column table cut every one of them.
     for plugin in registry.discover():
-        table.add_row(plugin.name, plugin.version, plugin.origin,
-                      "\n".join(f"{t.name} ({t.file_pattern})" for t in plugin.tables),
-                      ", ".join(m.metric_id for m in plugin.metrics))
-    console.print(table)
+        console.print(f"[bold]{escape(plugin.name)}[/bold] {escape(plugin.version)} ({escape(plugin.origin)})",
+                      soft_wrap=True, highlight=False)
+        for table in plugin.tables:
+            console.print(f"  table  {escape(table.name)}: inbox/{escape(plugin.name)}/{escape(table.file_pattern)}",
+                          soft_wrap=True, highlight=False)
+        for metric in plugin.metrics:
+            console.print(f"  metric {escape(metric.metric_id)}", soft_wrap=True, highlight=False)
 
 
 @plugin_app.command("check")

@@ -163,3 +163,17 @@ def test_a_broken_plugin_is_named_in_one_line_by_every_command_that_reads_the_re
     result = subprocess.CompletedProcess([], exited.value.code, captured.out, captured.err)
     one_line_refusal(result, "two plugins are named 'falls_log'")
     assert result.returncode == 2
+
+
+def test_plugin_list_shows_every_table_pattern_and_metric_id_whole_at_80_columns(tmp_path):
+    from plugins import registry
+
+    result = CliRunner().invoke(cli.app, ["plugin", "list"], env={"KPO_HOME": str(tmp_path), "COLUMNS": "80"})
+    assert result.exit_code == 0 and "…" not in result.stdout
+    lines = result.stdout.splitlines()
+    for plugin in registry.discover():
+        assert any(line.startswith(f"{plugin.name} {plugin.version} ({plugin.origin})") for line in lines)
+        for table in plugin.tables:
+            assert f"  table  {table.name}: inbox/{plugin.name}/{table.file_pattern}" in lines
+        for metric in plugin.metrics:
+            assert f"  metric {metric.metric_id}" in lines
