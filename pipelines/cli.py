@@ -250,8 +250,11 @@ def plugin_check(name: str,
         extract_table = _extract_table(plugin, file, table)
     except (registry.PluginError, ValueError) as exc:
         _fail("plugin check", str(exc))
-    reference = load_reference(registry.discover())
-    problems = declaration_problems(plugin) + checks.reference_problems(plugin, reference)
+    plugins = registry.discover()
+    reference = load_reference(plugins)
+    metric_ids = {metric.metric_id for registered in plugins for metric in registered.metrics}
+    problems = declaration_problems(plugin) + checks.reference_problems(plugin, reference, metric_ids)
+    problems += checks.suite_problems(plugin)
     problems += checks.synthetic_problems(plugin, reference)
     for problem in problems:
         console.print(f"[red]{name}: {escape(problem)}[/red]", soft_wrap=True)

@@ -59,7 +59,8 @@ def _unknown(what: str, values: tuple[str, ...], known: Collection[str]) -> list
     return [f"unknown {what} {value!r} (known: {', '.join(sorted(known))})" for value in values if value not in known]
 
 
-def reference_problems(plugin: Plugin, reference: Reference) -> list[str]:
+def reference_problems(plugin: Plugin, reference: Reference, metric_ids: Collection[str] = ()) -> list[str]:
+    """Against the reference data, and `metric_ids` (every registered plugin's): a project is judged on one."""
     problems = []
     for metric in plugin.metrics:
         problems += [f"metric {metric.metric_id}: {p}"
@@ -68,7 +69,8 @@ def reference_problems(plugin: Plugin, reference: Reference) -> list[str]:
     for project in plugin.projects:
         problems += [f"project {project.project_id}: {p}"
                      for p in _unknown("CSU", (project.csu_code,), reference.csus)
-                     + _unknown("commitment", project.commitment_ids, reference.commitments)]
+                     + _unknown("commitment", project.commitment_ids, reference.commitments)
+                     + (_unknown("metric", (project.metric_id,), metric_ids) if metric_ids else [])]
     return problems
 
 
@@ -76,6 +78,71 @@ def landed_drift(settings: Settings, plugin: Plugin) -> list[DeclarationDrift]:
     """The plugin's tables whose loads, landed in this home under an earlier declaration, lack a column the
     table declares now (a column renamed or added since): each names the load dates to re-land."""
     return [drift for table in plugin.tables if (drift := declaration_drift(settings, plugin, table)) is not None]
+
+
+EXPECTATION_COLUMNS = ("column", "column_A", "column_B")  # the kwargs naming one column; column_list names several
+
+
+def _declared_model_columns(models_dir: Path) -> dict[str, set[str]]:
+    """The columns each model's .yml declares (metric rows carry a contract, so theirs are all there)."""
+    import yaml
+
+    declared: dict[str, set[str]] = {}
+    for path in models_dir.rglob("*.yml"):
+        for model in (yaml.safe_load(path.read_text()) or {}).get("models") or []:
+            columns = {column["name"] for column in model.get("columns") or [] if "name" in column}
+            if columns:
+                declared[model["name"]] = columns
+    return declared
+
+
+def suite_problems(plugin: Plugin) -> list[str]:
+    """What a run would stop on in the plugin's great-expectations suites, found without running them: a file
+    that is not JSON, a landing suite for no table (`landing__<table>.json`), a suite for no model, and an
+    expectation naming a column its table or model does not have (it fails every load as a data problem)."""
+    import json
+
+    from pipelines.gx_suites import LANDING_PREFIX
+    from pipelines.landing import LINEAGE_COLUMNS
+    from pipelines.typing_sql import landed_names
+
+    tables = {table.name: table for table in plugin.tables}
+    models = {path.stem for path in plugin.models_dir.rglob("*.sql")}
+    model_columns = _declared_model_columns(plugin.models_dir)
+    problems = []
+    for path in sorted(plugin.expectations_dir.glob("*.json")):
+        where = f"{path.parent.name}/{path.name}"
+        try:
+            suite = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            problems.append(f"{where}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+            continue
+        expectations = suite.get("expectations") if isinstance(suite, dict) else None
+        if not isinstance(expectations, list):
+            problems.append(f"{where}: holds no list of \"expectations\"")
+            continue
+        if path.stem.startswith(LANDING_PREFIX):
+            name = path.stem.removeprefix(LANDING_PREFIX)
+            if name not in tables:
+                problems.append(f"{where}: a landing suite is named landing__<table>.json, and {plugin.name} has no "
+                                f"table {name!r} (its tables: {', '.join(tables)})")
+                continue
+            target, columns = f"table {name}", {*landed_names(tables[name]), *LINEAGE_COLUMNS}
+        elif path.stem in models:
+            target, columns = f"model {path.stem}", model_columns.get(path.stem)
+        else:
+            problems.append(f"{where}: a suite is named after the model it checks (or landing__<table>.json), and "
+                            f"{plugin.name} has no model {path.stem!r} (its models: {', '.join(sorted(models))})")
+            continue
+        for number, expectation in enumerate(expectations, 1):
+            kwargs = expectation.get("kwargs") or {} if isinstance(expectation, dict) else {}
+            named = [kwargs[key] for key in EXPECTATION_COLUMNS if isinstance(kwargs.get(key), str)]
+            named += [c for c in kwargs.get("column_list") or [] if isinstance(c, str)]
+            unknown = [column for column in named if columns is not None and column not in columns]
+            if unknown:
+                problems.append(f"{where}: expectation {number} ({expectation.get('type')}) names column(s) "
+                                f"{', '.join(repr(c) for c in unknown)}, which {target} does not have")
+    return problems
 
 
 def scaffold_problems(commitment: str, csu: str, reference: Reference) -> list[str]:

@@ -119,11 +119,20 @@ def summarise(instance: dg.DagsterInstance, run_id: str, load_date: str) -> RunS
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             summary.checks.append({"asset": "/".join(data.asset_key.path), "check": data.check_name,
                                    "passed": data.passed, "severity": data.severity.value,
-                                   "description": data.description})
+                                   "description": data.description or _dbt_test_text(data)})
             _loads_rejected(summary, data)
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             _step_failed(summary, event.step_key or "", data)
     return summary
+
+
+def _dbt_test_text(evaluation: dg.AssetCheckEvaluation) -> str | None:
+    """A dbt test's check has no description: say how many rows it found, and how to see them."""
+    failures = _metadata_value((evaluation.metadata or {}).get("dagster_dbt/failed_row_count"))
+    if failures is None or evaluation.passed:
+        return None
+    return (f"dbt test found {failures} row(s) that break it; `kpo dbt show --select {evaluation.check_name}` "
+            "lists them")
 
 
 def _materialized(summary: RunSummary, materialization: dg.AssetMaterialization) -> None:

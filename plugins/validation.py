@@ -4,8 +4,9 @@ registry, `kpo plugin check` and the contract tests report every problem at once
 from __future__ import annotations
 
 import re
+from typing import get_args
 
-from plugins.contract import Column, Metric, Plugin, Table
+from plugins.contract import Breakdown, Column, Direction, Metric, MetricKind, Plugin, Project, Table, Unit
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 TEMPORAL = {"date", "timestamp"}
@@ -26,6 +27,8 @@ def declaration_problems(plugin: Plugin) -> list[str]:
         problems += [f"table {table.name}: {p}" for p in table_problems(table)]
     for metric in plugin.metrics:
         problems += [f"metric {metric.metric_id}: {p}" for p in metric_problems(metric)]
+    for project in plugin.projects:
+        problems += [f"project {project.project_id}: {p}" for p in project_problems(project)]
     if not plugin.models_dir.is_dir():
         problems.append(f"models_dir {plugin.models_dir} does not exist")
     if plugin.seeds_dir is not None and not plugin.seeds_dir.is_dir():
@@ -76,12 +79,25 @@ def column_problems(column: Column) -> list[str]:
     return problems
 
 
+def _not_one_of(what: str, value: object, allowed: tuple[str, ...]) -> list[str]:
+    return [] if value in allowed else [f"{what} {value!r} is not one of {'/'.join(allowed)}"]
+
+
+def _not_ids(what: str, values: object) -> list[str]:
+    """A tuple of ids: a bare string (`("patient_safety")`, without the comma) would be read letter by letter."""
+    if isinstance(values, tuple) and all(isinstance(value, str) for value in values):
+        return []
+    return [f"{what} must be a tuple of ids, e.g. ({values!r},), not {type(values).__name__} {values!r}"]
+
+
 def metric_problems(metric: Metric) -> list[str]:
     problems: list[str] = []
     if not IDENTIFIER.match(metric.metric_id):
         problems.append("id is not a lowercase identifier")
-    if metric.direction not in {"increase", "decrease", "neutral"}:
-        problems.append(f"direction {metric.direction!r} is not increase/decrease/neutral")
+    problems += _not_one_of("direction", metric.direction, get_args(Direction))
+    problems += _not_one_of("unit", metric.unit, get_args(Unit))
+    problems += _not_one_of("kind", metric.kind, get_args(MetricKind))
+    problems += _not_ids("commitment_ids", metric.commitment_ids)
     if not metric.commitment_ids:
         problems.append("is aligned to no commitment")
     if metric.kind == "rate" and metric.unit != "percent":
@@ -90,4 +106,14 @@ def metric_problems(metric: Metric) -> list[str]:
         problems.append("SPC run lengths must be at least 2")
     if metric.baseline_points is not None and metric.baseline_points < 2:
         problems.append("an SPC baseline needs at least 2 points")
+    return problems
+
+
+def project_problems(project: Project) -> list[str]:
+    """A project is judged on one series of one metric: `trust`, or `<breakdown>:<value>` (e.g. `csu:EMS`)."""
+    problems = _not_ids("commitment_ids", project.commitment_ids)
+    breakdown, _, value = project.series_key.partition(":")
+    if project.series_key != "trust" and (breakdown not in get_args(Breakdown)[1:] or not value):
+        problems.append(f"series_key {project.series_key!r} is neither 'trust' nor '<breakdown>:<value>' with a "
+                        f"breakdown of {'/'.join(get_args(Breakdown)[1:])}")
     return problems

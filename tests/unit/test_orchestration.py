@@ -371,3 +371,16 @@ def test_a_dbt_error_is_cut_to_what_dbt_says_with_the_plugins_own_path():
     assert start_failure_reason(RuntimeError(output)) == (
         "Compilation Error Model 'model.kpo.fct_falls_log_events' (plugins/falls_log/models/marts/"
         "fct_falls_log_events.sql) depends on a node named 'stg_falls_log_events' which was not found")
+
+
+def test_a_failed_dbt_test_is_summarised_with_its_rows_not_none():
+    from pipelines.runner import _dbt_test_text
+
+    failed = dg.AssetCheckEvaluation(asset_key=dg.AssetKey("dim_projects"),
+                                     check_name="assert_every_project_series_is_measured", passed=False,
+                                     metadata={"dagster_dbt/failed_row_count": 2})
+    assert _dbt_test_text(failed) == ("dbt test found 2 row(s) that break it; `kpo dbt show --select "
+                                      "assert_every_project_series_is_measured` lists them")
+    passed = dg.AssetCheckEvaluation(asset_key=dg.AssetKey("dim_projects"), check_name="x", passed=True,
+                                     metadata={"dagster_dbt/failed_row_count": 0})
+    assert _dbt_test_text(passed) is None

@@ -137,3 +137,37 @@ def test_the_dry_run_names_the_line_a_run_would_past_blank_lines(tmp_path):
     path.write_text(text + "\n\n" + bad_row + "\n")  # two blank lines: the bad row is on line 5
     assert [str(m) for m in plugin_check.check_extract(HR, path)] == [
         "bad value: line 5, column 'CSU Code': unknown value 'XYZ' in column CSU Code"]
+
+
+def test_plugin_check_finds_what_a_run_would_stop_on_in_the_suites_and_projects(tmp_path):
+    """A misnamed suite, a suite for no model, broken JSON and an expectation naming a column the table lacks all
+    passed `kpo plugin check`; the run then crashed, or rejected a good extract as bad data."""
+    import shutil
+
+    from plugins.contract import Project
+
+    suites = tmp_path / "expectations"
+    shutil.copytree(HR.expectations_dir, suites)
+    (suites / "landing__vacancies.json").write_text(
+        (suites / "landing__vacancies.json").read_text().replace('"column": "csu_code"', '"column": "csu"'))
+    shutil.copy(suites / "landing__experience_responses.json", suites / "landing__vacancy.json")
+    (suites / "metric_rows_hr_recruitment.json").rename(suites / "metric_rows_hr.json")
+    (suites / "metric_rows_hr_recruitment_experience.json").write_text('{"expectations": [,]}')
+    plugin = dataclasses.replace(HR, expectations_dir=suites)
+    problems = plugin_check.suite_problems(plugin)
+    assert "expectations/landing__vacancy.json: a landing suite is named landing__<table>.json, and " \
+           "hr_recruitment has no table 'vacancy' (its tables: vacancies, experience_responses)" in problems
+    assert "expectations/landing__vacancies.json: expectation 4 (expect_column_values_to_not_be_null) names " \
+           "column(s) 'csu', which table vacancies does not have" in problems
+    assert any(p.startswith("expectations/metric_rows_hr.json: a suite is named after the model it checks")
+               for p in problems)
+    assert any(p.startswith("expectations/metric_rows_hr_recruitment_experience.json: not JSON (") for p in problems)
+    assert len(problems) == 4, problems
+
+    project = Project(project_id="p", name="P", csu_code="SIM", commitment_ids=("workforce",),
+                      metric_id="recruitment_lead_time", series_key="trust", baseline_value=None,
+                      baseline_start=None, baseline_end=None, target=None, intervention_date=dt.date(2024, 1, 1))
+    reference = load_reference(())
+    metric_ids = {m.metric_id for m in HR.metrics}
+    assert plugin_check.reference_problems(dataclasses.replace(HR, projects=(project,)), reference, metric_ids) == [
+        f"project p: unknown metric 'recruitment_lead_time' (known: {', '.join(sorted(metric_ids))})"]

@@ -1,6 +1,7 @@
 """Plugin discovery: built-in folders and the `kpo.plugins` entry-point group share one code path."""
 
 import dataclasses
+import datetime as dt
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -53,3 +54,27 @@ def test_declaration_problems_are_all_reported():
 def test_every_registered_plugin_declaration_is_valid():
     for plugin in registry.discover():
         assert declaration_problems(plugin) == [], plugin.name
+
+
+def test_a_typo_in_a_metric_or_project_is_a_declaration_problem_not_a_failed_run():
+    """Each of these passed `kpo plugin check` and failed the run 30 s into dbt, naming no plugin."""
+    from plugins.contract import Project
+
+    project = Project(project_id="falls", name="Falls", csu_code="SIM", commitment_ids="patient_safety",
+                      metric_id="m", series_key="trustwide", baseline_value=None, baseline_start=None,
+                      baseline_end=None, target=None, intervention_date=dt.date(2024, 1, 1))
+    broken = dataclasses.replace(
+        HR, metrics=(dataclasses.replace(HR.metrics[0], unit="counts", kind="ratio", direction="Decrease",
+                                         commitment_ids="workforce"),),
+        projects=(project, dataclasses.replace(project, project_id="ward", series_key="ward:4", commitment_ids=())))
+    problems = declaration_problems(broken)
+    metric = f"metric {HR.metrics[0].metric_id}"
+    assert f"{metric}: unit 'counts' is not one of days/minutes/percent/count" in problems
+    assert f"{metric}: kind 'ratio' is not one of rate/count/statistic" in problems
+    assert f"{metric}: direction 'Decrease' is not one of increase/decrease/neutral" in problems
+    assert (f"{metric}: commitment_ids must be a tuple of ids, e.g. ('workforce',), not str 'workforce'"
+            in problems)
+    assert "project falls: commitment_ids must be a tuple of ids, e.g. ('patient_safety',), not str " \
+           "'patient_safety'" in problems
+    assert any(p.startswith("project falls: series_key 'trustwide' is neither 'trust'") for p in problems)
+    assert any(p.startswith("project ward: series_key 'ward:4' is neither") for p in problems)
