@@ -187,6 +187,27 @@ def serve(settings: Settings, publication_id: str) -> None:
         os.close(descriptor)
 
 
+def metric_notes(settings: Settings) -> list[str]:
+    """What a publication of the build warehouse would say of its metrics without failing: a declared metric
+    with no rows (the report shows it as "no data yet"), and metrics the served publication has that this one
+    would not (a plugin removed, or a metric dropped from its declaration), which would vanish from BI."""
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        declared = dict(con.execute("select metric_id, plugin from dim_metrics").fetchall())
+        measured = {row[0] for row in con.execute("select distinct metric_id from mart_metric_monthly").fetchall()}
+    notes = [f"metric {metric} (plugin {plugin}) has no rows yet: it is published without data"
+             for metric, plugin in sorted(declared.items()) if metric not in measured]
+    served = settings.published / "kpo.duckdb"
+    if served.exists():
+        with duckdb.connect(str(served), read_only=True) as con:
+            before = dict(con.execute("select metric_id, plugin from dim_metrics").fetchall())
+        gone = sorted(set(before) - set(declared))
+        if gone:
+            notes.append(f"{len(gone)} metric(s) of the last publication are no longer declared and leave this one "
+                         f"(their plugin was removed, or dropped them): "
+                         + ", ".join(f"{metric} (plugin {before[metric]})" for metric in gone))
+    return notes
+
+
 def current_id(settings: Settings) -> str | None:
     link = settings.published / CURRENT
     return Path(os.readlink(link)).name if link.is_symlink() else None

@@ -79,12 +79,16 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
             raise dg.Failure(description="publication refused: " + "; ".join(reasons), allow_retries=False)
         dbt_manifest = json.loads(manifest_path.read_text())
         publication_id = publication.new_publication_id(run_id)
+        notes = publication.metric_notes(settings)
+        for note in notes:
+            context.log.warning(note)
         manifest = {
             "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "run_id": run_id,
             "load_date": context.run.tags.get("dagster/partition"),
             "code_version": publication.code_version(),
             "checks": [o.as_json() for o in outcomes],
+            "notes": notes,
         }
         extras = [lambda staging, _: write_catalogue(settings, plugins, run_id, staging),
                   lambda staging, manifest: build_report(staging / "kpo.duckdb", manifest, staging / "report.html")]
@@ -96,6 +100,7 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
         return dg.MaterializeResult(metadata={
             "publication_id": publication_id, "path": str(settings.published),
             "tables": dg.MetadataValue.json(result.manifest["tables"]),
-            "checks_passed": sum(o.passed for o in outcomes), "checks_failed": sum(not o.passed for o in outcomes)})
+            "checks_passed": sum(o.passed for o in outcomes), "checks_failed": sum(not o.passed for o in outcomes),
+            "notes": dg.MetadataValue.json(notes)})
 
     return _publication

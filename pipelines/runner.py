@@ -95,6 +95,7 @@ class RunSummary:
     failed_steps: list[str] = field(default_factory=list)
     log_path: str | None = None
     unclaimed: list[str] = field(default_factory=list)  # inbox files no plugin table will ever load
+    notes: list[str] = field(default_factory=list)  # what the publication says of its metrics (none without rows)
 
     @property
     def checks_failed(self) -> list[dict]:
@@ -145,6 +146,7 @@ def _materialized(summary: RunSummary, materialization: dg.AssetMaterialization)
         summary.sources[key].warnings += metadata.get("warnings") or []  # the table's own (its landed loads')
     elif path == ["publication"]:
         summary.publication_id = str(metadata.get("publication_id"))
+        summary.notes = list(metadata.get("notes") or [])
 
 
 def _loads_rejected(summary: RunSummary, evaluation: dg.AssetCheckEvaluation) -> None:

@@ -67,6 +67,8 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
     for source in sorted(summary.sources.values(), key=lambda s: s.asset):
         for warning in source.warnings:
             console.print(f"[yellow]{source.asset}: {warning}[/yellow]", soft_wrap=True, highlight=False)
+    for note in summary.notes:
+        console.print(f"[yellow]publication: {note}[/yellow]", soft_wrap=True, highlight=False)
     passed, warnings, blocking = check_counts(summary.checks)
     console.print(f"checks: {passed} passed, {warnings} warning(s) (do not block publication), {blocking} failed")
     for check in summary.checks_failed:

@@ -141,3 +141,23 @@ def test_publish_status_fits_80_columns_with_every_id_whole(settings):
     assert any("20240101T000000Z-aaaa" in line for line in lines)
     [mart] = [line for line in lines if line.startswith("│ mart_a ")]
     assert [cell.strip() for cell in mart.split("│")[1:-1]] == ["mart_a", "10", "10"]
+
+
+def test_a_publication_names_metrics_without_rows_and_metrics_that_leave_it(settings):
+    """A declared metric no model gives rows to, and a removed plugin's metrics, published without a word."""
+    def build(metrics: list[tuple[str, str]], measured: list[str]) -> None:
+        with duckdb.connect(str(settings.warehouse)) as con:
+            con.execute("create or replace table dim_metrics (metric_id varchar, plugin varchar)")
+            con.executemany("insert into dim_metrics values (?, ?)", metrics)
+            con.execute("create or replace table mart_metric_monthly (metric_id varchar)")
+            con.executemany("insert into mart_metric_monthly values (?)", [(m,) for m in measured])
+
+    build([("falls_harm_pct", "falls_log"), ("falls_injury_pct", "falls_log"), ("ed_p95", "ed")],
+          ["falls_harm_pct", "ed_p95", "ed_p95"])
+    assert publication.metric_notes(settings) == [
+        "metric falls_injury_pct (plugin falls_log) has no rows yet: it is published without data"]
+    publication.publish(settings, "p1", ["dim_metrics", "mart_metric_monthly"], {}, {"checks": []})
+    build([("ed_p95", "ed")], ["ed_p95"])  # plugins/falls_log/ removed
+    assert publication.metric_notes(settings) == [
+        "2 metric(s) of the last publication are no longer declared and leave this one (their plugin was removed, "
+        "or dropped them): falls_harm_pct (plugin falls_log), falls_injury_pct (plugin falls_log)"]

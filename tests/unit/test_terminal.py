@@ -76,3 +76,11 @@ def test_a_loads_warnings_are_shown_under_its_source(tmp_path: Path) -> None:
     summary.sources["hr_recruitment/vacancies"] = SourceSummary("hr_recruitment/vacancies", files_landed=1,
                                                                 warnings=[ignored])
     assert f"hr_recruitment/vacancies: {ignored}" in render(summary, settings)
+
+
+def test_what_the_publication_says_of_its_metrics_is_shown(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    note = "metric falls_injury_pct (plugin falls_log) has no rows yet: it is published without data"
+    summary = RunSummary(run_id="abcdef0123456789", load_date="2024-03-01", success=True, publication_id="p",
+                         notes=[note])
+    assert f"publication: {note}" in render(summary, settings).replace("\n", " ")
