@@ -111,6 +111,9 @@ def landing_check(settings: Settings, plugin: Plugin, table: Table, suite: gx_su
             summary = "; ".join(f"{load['source_file']}: {load['summary']}" for load in rejected)
             if len(files) > len(failed):
                 summary += f" ({len(files) - len(failed)} other load(s) passed and stay landed)"
+            dates = sorted(parquet.parent.name.removeprefix("load_date=") for parquet in failed)
+            summary += (f". A rejected extract stays archived: if the suite, not the extract, was wrong, put the suite "
+                        f"right and land it again with `kpo backfill --start {dates[0]} --end {dates[-1]}`")
             metadata["summary"] = summary
         return dg.AssetCheckResult(passed=not failed, metadata=metadata, description=f"{suite.name}: {summary}")
 

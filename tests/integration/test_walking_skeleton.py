@@ -180,6 +180,8 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
     assert "blocking check landing/hr_recruitment/vacancies gx_vacancies failed: " in alert["message"]
     assert "trac_vacancies_dup.csv: expect_column_values_to_be_unique(vacancy_id) failed" in alert["message"]
     assert "DagsterAssetCheckFailedError" not in alert["message"] + result.stdout + result.stderr
+    assert "if the suite, not the extract, was wrong, put the suite right and land it again with `kpo backfill " \
+           "--start " in alert["message"]
     rejected = list((home / "quarantine" / "hr_recruitment" / "vacancies" / "rejected-loads").rglob("*.parquet"))
     assert len(rejected) == 1
     reason = rejected[0].with_suffix(".reason.txt").read_text()
