@@ -71,8 +71,12 @@ def start_failure_reason(exc: BaseException) -> str:
     lines = [line for line in lines if line]
     if "Encountered an error:" in lines:  # dbt: the error's kind, then what it says
         lines = lines[lines.index("Encountered an error:") + 1:][:3]
-    reason = " ".join(lines[:3]) or type(exc).__name__
-    return re.sub(r"\bplugin_models/(\w+)/", r"plugins/\1/models/", reason)
+    return plugin_model_paths(" ".join(lines[:3]) or type(exc).__name__)
+
+
+def plugin_model_paths(text: str) -> str:
+    """dbt names a plugin's model by its path in the assembled project; the analyst knows it under plugins/."""
+    return re.sub(r"\bplugin_models/(\w+)/", r"plugins/\1/models/", text)
 
 
 def raise_start_failure(settings: Settings, job: str, exc: BaseException, load_date: str | None = None) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from pipelines.alerts import Alert, raise_alert, raise_start_failure
+from pipelines.alerts import Alert, plugin_model_paths, raise_alert, raise_start_failure
 from pipelines.settings import REPO_ROOT, Settings
 
 
@@ -171,7 +171,8 @@ def _step_failed(summary: RunSummary, step_key: str, data: object) -> None:
         # Dagster names the failed blocking checks on the lines after its own ("N blocking asset check(s) failed
         # with ERROR severity:"), one asset a line: `asset: check,check`. Each is said with its own result.
         message = "; ".join(_failed_check_text(summary, line) for line in message.splitlines()[1:] if ": " in line)
-    summary.failures.append(f"{step_key}: {message.strip().splitlines()[0] if message.strip() else 'failed'}")
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    summary.failures.append(f"{step_key}: {plugin_model_paths(first)}")
     summary.failed_steps.append(step_key)
     if user and user.metadata and "loads" in user.metadata:
         _add_loads(summary, _metadata_value(user.metadata["loads"]))

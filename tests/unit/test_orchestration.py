@@ -384,3 +384,17 @@ def test_a_failed_dbt_test_is_summarised_with_its_rows_not_none():
     passed = dg.AssetCheckEvaluation(asset_key=dg.AssetKey("dim_projects"), check_name="x", passed=True,
                                      metadata={"dagster_dbt/failed_row_count": 0})
     assert _dbt_test_text(passed) is None
+
+
+def test_a_failed_dbt_step_names_a_plugin_model_by_its_path_under_plugins():
+    from types import SimpleNamespace
+
+    from pipelines.runner import RunSummary, _step_failed
+
+    summary = RunSummary(run_id="r", load_date="2024-03-01")
+    error = SimpleNamespace(cls_name="DagsterDbtCliRuntimeError", message=(
+        "Compilation Error in model metric_rows_falls_log (plugin_models/falls_log/metric_rows/metric_rows_falls_log."
+        "sql)\n  This model has an enforced contract that failed."))
+    _step_failed(summary, "dbt_build", SimpleNamespace(error=error, user_failure_data=None))
+    assert summary.failures == ["dbt_build: Compilation Error in model metric_rows_falls_log "
+                                "(plugins/falls_log/models/metric_rows/metric_rows_falls_log.sql)"]
