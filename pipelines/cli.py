@@ -254,7 +254,7 @@ def plugin_check(name: str,
     reference = load_reference(plugins)
     metric_ids = {metric.metric_id for registered in plugins for metric in registered.metrics}
     problems = declaration_problems(plugin) + checks.reference_problems(plugin, reference, metric_ids)
-    problems += checks.suite_problems(plugin)
+    problems += checks.rule_problems(plugin) + checks.suite_problems(plugin)
     problems += checks.synthetic_problems(plugin, reference)
     for problem in problems:
         console.print(f"[red]{name}: {escape(problem)}[/red]", soft_wrap=True)

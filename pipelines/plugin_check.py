@@ -145,6 +145,25 @@ def suite_problems(plugin: Plugin) -> list[str]:
     return problems
 
 
+def rule_problems(plugin: Plugin) -> list[str]:
+    """Each row rule's SQL bound against its table's typed columns: a misspelt column otherwise fails every load
+    with DuckDB's binder error, which names no rule."""
+    from pipelines.typing_sql import SQL_TYPES, quote_ident
+
+    problems = []
+    with duckdb.connect() as con:
+        for table in plugin.tables:
+            columns = ", ".join(f"{quote_ident(c.name)} {SQL_TYPES[c.type]}" for c in table.columns)
+            con.execute(f"create or replace temp table typed ({columns})")
+            for rule in table.rules:
+                try:
+                    con.execute(f"select ({rule.invalid_when}) from typed").fetchall()
+                except duckdb.Error as exc:
+                    problems.append(f"table {table.name}: rule {rule.reason!r}: its SQL fails on the declared columns: "
+                                    f"{str(exc).splitlines()[0]}")
+    return problems
+
+
 def scaffold_problems(commitment: str, csu: str, reference: Reference) -> list[str]:
     """`kpo plugin new` writes these into the new declaration: held to the reference data `kpo plugin check`
     holds every declaration to, before a file is written."""

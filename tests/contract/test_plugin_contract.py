@@ -52,7 +52,7 @@ def test_the_declaration_is_valid_and_aligned_to_real_commitments(plugin):
     assert declaration_problems(plugin) == []
     metric_ids = {m.metric_id for p in registry.discover() for m in p.metrics} | {m.metric_id for m in plugin.metrics}
     assert plugin_check.reference_problems(plugin, reference(plugin), metric_ids) == []
-    assert plugin_check.suite_problems(plugin) == []
+    assert plugin_check.suite_problems(plugin) == [] and plugin_check.rule_problems(plugin) == []
     assert all(m.direction in {"increase", "decrease", "neutral"} for m in plugin.metrics)
     assert plugin.metrics, "a plugin contributes at least one metric"
 

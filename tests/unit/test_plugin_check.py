@@ -171,3 +171,15 @@ def test_plugin_check_finds_what_a_run_would_stop_on_in_the_suites_and_projects(
     metric_ids = {m.metric_id for m in HR.metrics}
     assert plugin_check.reference_problems(dataclasses.replace(HR, projects=(project,)), reference, metric_ids) == [
         f"project p: unknown metric 'recruitment_lead_time' (known: {', '.join(sorted(metric_ids))})"]
+
+
+def test_a_row_rule_whose_sql_does_not_bind_is_named():
+    from plugins.contract import RowRule
+
+    table = HR.table("vacancies")
+    broken = dataclasses.replace(HR, tables=(dataclasses.replace(table, rules=(
+        *table.rules, RowRule("offer before shortlisting", "ocurred_at < shortlisting_complete_at", ())),),))
+    [problem] = plugin_check.rule_problems(broken)
+    assert problem.startswith("table vacancies: rule 'offer before shortlisting': its SQL fails on the declared "
+                              "columns: Binder Error: Referenced column \"ocurred_at\" not found")
+    assert plugin_check.rule_problems(HR) == []
