@@ -261,6 +261,8 @@ def plugin_check(name: str,
     for drift in checks.landed_drift(load_settings(), plugin):  # e.g. after renaming a column
         console.print(f"[yellow]{name}: warning: {escape(str(drift))}[/yellow]", soft_wrap=True)
     mismatches = checks.check_extract(plugin, file, extract_table) if file else []
+    if file and not any(not m.warning for m in mismatches):  # what the run's landing suite would then say
+        mismatches += checks.suite_mismatches(plugin, file, extract_table)
     _print_mismatches(file.name if file else "", mismatches)
     if problems or any(not m.warning for m in mismatches):
         raise typer.Exit(1)

@@ -39,7 +39,8 @@ WARNING_KINDS = frozenset({"extra column", "absent optional column"})
 
 @dataclass(frozen=True)
 class Mismatch:
-    kind: str  # file name | missing column | extra column | absent optional column | bad value | unreadable file
+    # file name | missing column | extra column | absent optional column | bad value | unreadable file | landing suite
+    kind: str
     column: str | None
     line: int | None
     detail: str
@@ -143,6 +144,35 @@ def suite_problems(plugin: Plugin) -> list[str]:
                 problems.append(f"{where}: expectation {number} ({expectation.get('type')}) names column(s) "
                                 f"{', '.join(repr(c) for c in unknown)}, which {target} does not have")
     return problems
+
+
+def suite_mismatches(plugin: Plugin, path: Path, table: Table | None = None) -> list[Mismatch]:
+    """The table's landing suite on the extract, judged as a run would judge it: the extract is landed in a
+    temporary home (nothing is loaded here) and its landed rows validated. Only for an extract that otherwise
+    matches: a suite judges a whole extract, so one with bad rows or headers is put right first."""
+    import shutil
+
+    from pipelines import gx_suites
+
+    table = table or table_for(plugin, path)
+    suite_path = plugin.expectations_dir / f"{gx_suites.LANDING_PREFIX}{table.name}.json"
+    if not suite_path.exists():
+        return []
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=Path(home), pseudonymisation_key="plugin-check")
+        (settings.inbox / plugin.name).mkdir(parents=True)
+        shutil.copy(path, settings.inbox / plugin.name / path.name)
+        landed = [Path(load.landing_path) for load in land_inbox(settings, plugin, table, settings.today())
+                  if load.status == "landed" and load.landing_path]
+        if not landed:  # a name the table does not take: the file-name mismatch says so
+            return []
+        suite = gx_suites.Suite(f"{plugin.name}__{suite_path.stem}", suite_path, "landing", table.name, plugin.name)
+        result = gx_suites.validate_batches(suite, gx_suites.parquet_batches(landed, settings.gx_batch_rows),
+                                            settings.gx_project("plugin-check"))
+    if result.success:
+        return []
+    return [Mismatch("landing suite", None, None, f"{suite_path.name}: {result.summary()}: a run would reject "
+                                                  "this extract")]
 
 
 def rule_problems(plugin: Plugin) -> list[str]:

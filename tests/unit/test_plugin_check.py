@@ -183,3 +183,19 @@ def test_a_row_rule_whose_sql_does_not_bind_is_named():
     assert problem.startswith("table vacancies: rule 'offer before shortlisting': its SQL fails on the declared "
                               "columns: Binder Error: Referenced column \"ocurred_at\" not found")
     assert plugin_check.rule_problems(HR) == []
+
+
+def test_the_dry_run_judges_an_otherwise_matching_extract_by_its_landing_suite(tmp_path):
+    """Every row of it types, but one vacancy is in it twice: the run rejects it, so the dry run must too."""
+    lines = FIXTURE.read_text().splitlines()
+    path = tmp_path / "trac_vacancies_dup.csv"
+    path.write_text("\n".join([*lines, lines[1]]) + "\n")
+    assert plugin_check.check_extract(HR, path) == []
+    [mismatch] = plugin_check.suite_mismatches(HR, path)
+    assert mismatch.kind == "landing suite" and not mismatch.warning
+    assert mismatch.detail.startswith("landing__vacancies.json: expect_column_values_to_be_unique(vacancy_id) failed: "
+                                      f"2 unexpected rows, e.g. trac_vacancies_dup.csv lines 2, {len(lines) + 1}")
+    assert mismatch.detail.endswith("a run would reject this extract")
+    clean = tmp_path / "trac_vacancies.csv"
+    clean.write_text(FIXTURE.read_text())
+    assert plugin_check.suite_mismatches(HR, clean) == []
