@@ -90,8 +90,8 @@ SHARE_README = """kpo share pack - for partners outside the trust.
 Disclosure control (the trust's rules): below trust level, counts between 1 and 7 are suppressed
 (blank); every other count, trust-wide ones included, is rounded to the nearest 5, half up (so a
 trust-wide count shows 0 or 5 when small); rates are recomputed from the rounded numerator and
-denominator; trust-wide totals are rounded from the unrounded sums; a median is withheld when the
-count behind it is suppressed. No patient-level rows, no free text.
+denominator; trust-wide totals are rounded from the unrounded sums; a median or percentile is
+withheld when taken over 1 to 7 records, at any level. No patient-level rows, no free text.
 Publication {publication_id}.
 """
 

@@ -130,8 +130,19 @@ def identifier_text(column: Column, key_sql: str) -> str:
     return f"lpad(cast({key_sql} as varchar), 10, '0')" if column.identifier == "nhs_number" else key_sql
 
 
+def excel_error(sql: str) -> str:
+    """Whether the text `sql` is an Excel error (#N/A, #DIV/0!): a case, not `and`, which evaluated both sides,
+    so only a value starting with # is looked up in the list."""
+    errors = ", ".join(quote_literal(e) for e in EXCEL_ERRORS)
+    return f"case when prefix({sql}, '#') then list_contains([{errors}], {sql}) else false end"
+
+
 def identifier_valid(column: Column) -> str:
-    return f"{column.name}__valid" if column.identifier == "nhs_number" else f"({raw_ref(column)} is not null)"
+    """An NHS number passes the mod-11 check (an Excel error never does); another identifier is any value but an
+    Excel error, which would otherwise be pseudonymised as if it were a person."""
+    if column.identifier == "nhs_number":
+        return f"{column.name}__valid"
+    return f"({raw_ref(column)} is not null and not ({excel_error(raw_ref(column))}))"
 
 
 def checked_columns(table: Table) -> list[tuple[str, str]]:
@@ -195,12 +206,11 @@ def column_problems(column: Column) -> list[tuple[str, str]]:
         # spaces only is blank, not unreadable.
         checks.append((f"{raw} is not null and {typed} is null and trim({raw}) <> ''",
                        f"'unreadable {column.type} ' || quote_text({raw}) || ' in column ' || {header}"))
-    if column.type == "string" and not is_enumerated(column):
-        # Text would take an Excel error as a value (typed and enumerated columns already refuse it). Only a
-        # value starting with # is looked up in the list (a case, not `and`, which evaluated both sides).
-        errors = ", ".join(quote_literal(e) for e in EXCEL_ERRORS)
-        checks.append((f"case when prefix({raw}, '#') then list_contains([{errors}], {raw}) else false end",
-                       f"'Excel error ' || {raw} || ' in column ' || {header}"))
+    if column.type == "string" and not (is_enumerated(column) or column.identifier or column.free_text):
+        # Text would take an Excel error as a value (typed and enumerated columns already refuse it). Not an
+        # identifier: its row is kept, flagged invalid (DOMAIN.md: dropping it would undercount); nor free text,
+        # which no metric reads. Only a value starting with # is looked up in the list.
+        checks.append((excel_error(raw), f"'Excel error ' || {raw} || ' in column ' || {header}"))
     if column.required:
         # A typed value that parsed is not blank: trim() only runs on the few that did not.
         blank = f"({raw} is null or ({typed} is null and trim({raw}) = ''))" if column.type != "string" \

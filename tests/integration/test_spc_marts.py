@@ -144,6 +144,9 @@ def test_the_share_pack_obeys_disclosure_control(demo_home):
                 assert got["value"] is None  # no rate from a suppressed part
         if row["kind"] == "count":
             assert got["value"] == got["numerator"]
+        if row["kind"] == "statistic":  # a median of 1-7 records is theirs, trust-wide too
+            few = row["denominator"] is None or 1 <= row["denominator"] <= 7
+            assert got["value"] == (None if few else row["value"]) and got["is_suppressed"] == few
     with duckdb.connect(str(demo_home / "published" / "kpo.duckdb"), read_only=True) as con:
         internal = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
     assert not any(name.startswith("share_") for name in internal)  # the internal warehouse stays exact

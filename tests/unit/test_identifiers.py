@@ -77,3 +77,13 @@ def test_nhs_key_hashes_the_ten_digits_leading_zeros_kept():
         got = con.execute(f"select {hmac_sha256_expression(identifier_text(column, 'cast(? as bigint)'), key)}",
                           ["0000000051"]).fetchall()[0][0]
     assert got == hmac.new(key, b"0000000051", hashlib.sha256).hexdigest()
+
+
+def test_a_staff_identifier_that_is_an_excel_error_is_invalid_never_pseudonymised_as_a_person():
+    from pipelines.typing_sql import identifier_valid
+
+    email = Column("email", "string", "", identifier="staff")
+    with duckdb.connect() as con:
+        rows = con.execute(f"select raw__email, {identifier_valid(email)} from (values ('a.b@nhs.net'), ('#N/A'), "
+                           "('#REF!'), ('#hash'), (null)) as t(raw__email)").fetchall()
+    assert rows == [("a.b@nhs.net", True), ("#N/A", False), ("#REF!", False), ("#hash", True), (None, False)]

@@ -380,15 +380,21 @@ def test_an_excel_error_is_quarantined_naming_it_never_landed_as_blank_or_text(s
                   columns=(Column("note_id", "string", "", header="Note", required=True),
                            Column("ward", "string", "", header="Ward"),
                            Column("score", "number", "", header="Score"),
-                           Column("written", "date", "", header="Written")))
+                           Column("written", "date", "", header="Written"),
+                           Column("nhs_number", "string", "", header="NHS Number", identifier="nhs_number"),
+                           Column("note", "string", "", header="Comment", free_text=True)))
     plugin = Plugin(name="clinic", version="0", description="", source_system="", tables=(table,), metrics=(),
                     generate=lambda request: [], models_dir=tmp_path, expectations_dir=tmp_path)
     folder = settings.inbox / "clinic"
     folder.mkdir(parents=True, exist_ok=True)
     book = xlsxwriter.Workbook(str(folder / "notes.xlsx"))
     sheet = book.add_worksheet()
-    sheet.write_row(0, 0, ["Note", "Ward", "Score", "Written"])
+    sheet.write_row(0, 0, ["Note", "Ward", "Score", "Written", "NHS Number", "Comment"])
     sheet.write_column(1, 3, ["2024-01-05"] * 5)
+    # a failed look-up of the NHS number keeps its row, flagged invalid (DOMAIN.md: dropping it would
+    # undercount); a free-text comment no metric reads keeps its row too
+    sheet.write_formula(2, 4, "=NA()", None, "#N/A")
+    sheet.write_string(2, 5, "#VALUE!")
     sheet.write_row(1, 0, ["ok", "Ward 4", 2])
     sheet.write_row(2, 0, ["hashtag", "#4 (old numbering)", 3])  # text that starts with # is text
     sheet.write_row(3, 0, ["divided", "Ward 5"])
@@ -400,8 +406,8 @@ def test_an_excel_error_is_quarantined_naming_it_never_landed_as_blank_or_text(s
     book.close()
     [load] = land_inbox(settings, plugin, table, LOAD_DATE)
     assert (load.status, load.rows_landed, load.rows_quarantined) == ("landed", 2, 3)
-    assert {row[0]: row[1:3] for row in landed(settings, "clinic", "notes")} == {
-        "ok": ("Ward 4", 2.0), "hashtag": ("#4 (old numbering)", 3.0)}
+    assert {row[0]: row[1:3] + row[5:7] for row in landed(settings, "clinic", "notes")} == {
+        "ok": ("Ward 4", 2.0, "missing", None), "hashtag": ("#4 (old numbering)", 3.0, "invalid", "#VALUE!")}
     assert {json.loads(row["record"])["Note"]: (row["line"], row["columns"], row["reason"])
             for row in quarantined(settings, "clinic")} == {
         "divided": ("4", "Score", "unreadable number '#DIV/0!' in column Score"),
