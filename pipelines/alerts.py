@@ -81,9 +81,14 @@ def plugin_model_paths(text: str) -> str:
 
 def raise_start_failure(settings: Settings, job: str, exc: BaseException, load_date: str | None = None) -> str:
     """Alert that the nightly job could not start (nothing ran, nothing was published) and return the reason.
-    The same reason alerts once: the Dagster code server meets it each time it loads the definitions."""
+    The same reason alerts once a day: the Dagster code server meets it each time it loads the definitions, and a
+    break that comes back after a fix must be told again. An alert that cannot be sent never hides the reason."""
     reason = start_failure_reason(exc)
-    key = "start-" + hashlib.sha256(reason.encode()).hexdigest()[:12]
-    raise_alert(settings, Alert(run_id=key, job=job, load_date=load_date, failed_steps=[],
-                                message=f"the nightly job could not start: {reason}"))
+    day = dt.datetime.now(dt.UTC).date().isoformat()
+    key = f"start-{day}-" + hashlib.sha256(reason.encode()).hexdigest()[:12]
+    try:
+        raise_alert(settings, Alert(run_id=key, job=job, load_date=load_date, failed_steps=[],
+                                    message=f"the nightly job could not start: {reason}"))
+    except OSError as alert_error:
+        log.error("could not write the alert that the nightly job could not start (%s): %s", alert_error, reason)
     return reason

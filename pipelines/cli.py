@@ -254,12 +254,15 @@ def plugin_check(name: str,
     reference = load_reference(plugins)
     metric_ids = {metric.metric_id for registered in plugins for metric in registered.metrics}
     problems = declaration_problems(plugin) + checks.reference_problems(plugin, reference, metric_ids)
-    problems += checks.rule_problems(plugin) + checks.suite_problems(plugin)
+    problems += checks.rule_problems(plugin) + checks.suite_problems(plugin, checks.dbt_model_names(plugins))
     problems += checks.synthetic_problems(plugin, reference)
+    drifts = checks.landed_drift(load_settings(), plugin)  # e.g. after renaming a column
+    problems += [str(drift) for drift in drifts if drift.required]  # every run stops on these
     for problem in problems:
         console.print(f"[red]{name}: {escape(problem)}[/red]", soft_wrap=True)
-    for drift in checks.landed_drift(load_settings(), plugin):  # e.g. after renaming a column
-        console.print(f"[yellow]{name}: warning: {escape(str(drift))}[/yellow]", soft_wrap=True)
+    for drift in drifts:
+        if not drift.required:
+            console.print(f"[yellow]{name}: warning: {escape(str(drift))}[/yellow]", soft_wrap=True)
     mismatches = checks.check_extract(plugin, file, extract_table) if file else []
     if file and not any(not m.warning for m in mismatches):  # what the run's landing suite would then say
         mismatches += checks.suite_mismatches(plugin, file, extract_table)

@@ -89,7 +89,12 @@ def reland_archive(settings: Settings, plugin: Plugin, table: Table, load_date: 
                                   run_id=run_id))
             continue
         seen.add(sha)
-        loads.append(land_file(settings, plugin, table, path, load_date, sha, run_id, reprocess=True))
+        try:
+            loads.append(land_file(settings, plugin, table, path, load_date, sha, run_id, reprocess=True))
+        except LoadError as exc:  # e.g. the declaration now requires a column this older extract never had
+            loads.append(FileLoad(plugin=plugin.name, table=table.name, source_file=path.name.split("__", 1)[1],
+                                  content_sha256=sha, load_date=load_date.isoformat(), status="rejected",
+                                  run_id=run_id, problem=f"{exc} (the extract stays archived)"))
     return loads
 
 
@@ -303,7 +308,9 @@ class DeclarationDrift:
                     "re-landed") if self.required else ""
         return (f"{self.plugin}/{self.table}: {self.files} landed load(s) of load date(s) {dates} were landed under "
                 f"an earlier declaration and lack column(s) {', '.join(self.missing)}, blank for their rows{required}. "
-                f"Re-land them under this declaration: kpo backfill --start {first} --end {last}")
+                f"If their extracts hold the column (it was renamed, say), re-land them under this declaration: kpo "
+                f"backfill --start {first} --end {last}; if it is new to the extract, declare it optional=True"
+                f"{' and not required' if self.required else ''}")
 
 
 def declaration_drift(settings: Settings, plugin: Plugin, table: Table) -> DeclarationDrift | None:

@@ -84,20 +84,33 @@ def landed_drift(settings: Settings, plugin: Plugin) -> list[DeclarationDrift]:
 EXPECTATION_COLUMNS = ("column", "column_A", "column_B")  # the kwargs naming one column; column_list names several
 
 
-def _declared_model_columns(models_dir: Path) -> dict[str, set[str]]:
-    """The columns each model's .yml declares (metric rows carry a contract, so theirs are all there)."""
+CONTRACT_FOLDERS = {"metric_rows", "metric_rows_daily"}  # dbt_project.yml enforces a contract on these
+
+
+def _contract_columns(models_dir: Path) -> dict[str, set[str]]:
+    """The columns of each model under an enforced contract (a metric-rows folder, or its own config): its .yml
+    lists them all. Another model's .yml may list only some, and is not held to it."""
     import yaml
 
     declared: dict[str, set[str]] = {}
     for path in models_dir.rglob("*.yml"):
         for model in (yaml.safe_load(path.read_text()) or {}).get("models") or []:
-            columns = {column["name"] for column in model.get("columns") or [] if "name" in column}
-            if columns:
-                declared[model["name"]] = columns
+            enforced = ((model.get("config") or {}).get("contract") or {}).get("enforced")
+            if path.parent.name in CONTRACT_FOLDERS or enforced:
+                declared[model["name"]] = {column["name"] for column in model.get("columns") or []
+                                           if "name" in column}
     return declared
 
 
-def suite_problems(plugin: Plugin) -> list[str]:
+def dbt_model_names(plugins: Collection[Plugin]) -> set[str]:
+    """Every model of the assembled project: the core's and every registered plugin's."""
+    from pipelines.settings import REPO_ROOT
+
+    folders = [REPO_ROOT / "dbt_project" / "models", *(plugin.models_dir for plugin in plugins)]
+    return {path.stem for folder in folders for path in folder.rglob("*.sql")}
+
+
+def suite_problems(plugin: Plugin, models: Collection[str] = ()) -> list[str]:
     """What a run would stop on in the plugin's great-expectations suites, found without running them: a file
     that is not JSON, a landing suite for no table (`landing__<table>.json`), a suite for no model, and an
     expectation naming a column its table or model does not have (it fails every load as a data problem)."""
@@ -108,8 +121,8 @@ def suite_problems(plugin: Plugin) -> list[str]:
     from pipelines.typing_sql import landed_names
 
     tables = {table.name: table for table in plugin.tables}
-    models = {path.stem for path in plugin.models_dir.rglob("*.sql")}
-    model_columns = _declared_model_columns(plugin.models_dir)
+    models = {*models, *(path.stem for path in plugin.models_dir.rglob("*.sql"))}  # a suite may check any model
+    model_columns = _contract_columns(plugin.models_dir)
     problems = []
     for path in sorted(plugin.expectations_dir.glob("*.json")):
         where = f"{path.parent.name}/{path.name}"
@@ -132,8 +145,9 @@ def suite_problems(plugin: Plugin) -> list[str]:
         elif path.stem in models:
             target, columns = f"model {path.stem}", model_columns.get(path.stem)
         else:
+            own = sorted(path.stem for path in plugin.models_dir.rglob("*.sql"))
             problems.append(f"{where}: a suite is named after the model it checks (or landing__<table>.json), and "
-                            f"{plugin.name} has no model {path.stem!r} (its models: {', '.join(sorted(models))})")
+                            f"no model is named {path.stem!r} ({plugin.name}'s models: {', '.join(own)})")
             continue
         for number, expectation in enumerate(expectations, 1):
             kwargs = expectation.get("kwargs") or {} if isinstance(expectation, dict) else {}

@@ -62,9 +62,9 @@ def _rebase_suggestion(
     start = segment["period"].iloc[-length]
     if intervention_period is not None:
         intervention = _as_period_like(intervention_period, segment["period"])
-        # periods given as their first day: the one holding the intervention is the last on or before it
-        holding = segment["period"][segment["period"] <= intervention]
-        if start < (holding.max() if len(holding) else intervention):
+        if isinstance(intervention, pd.Timestamp) and bool((segment["period"].dt.day == 1).all()):
+            intervention = intervention.normalize().replace(day=1)  # months given as their first day
+        if start < intervention:
             return False, None
     where = "above" if side[-1] > 0 else "below"
     return True, f"sustained shift of {length} points {where} the mean since {_format_period(start)}"

@@ -123,6 +123,7 @@ def error_cells(path: Path, sheet: int | str) -> dict[tuple[int, int], str]:
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         worksheet = workbook.worksheets[sheet] if isinstance(sheet, int) else workbook[sheet]
+        worksheet.reset_dimensions()  # read every cell, not the extent the exporter wrote (some write "A1")
         return {(cell.row - 1, cell.column - 1): str(cell.value) for row in worksheet.iter_rows() for cell in row
                 if cell.data_type == "e"}
     finally:

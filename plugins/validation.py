@@ -87,7 +87,8 @@ def _not_ids(what: str, values: object) -> list[str]:
     """A tuple of ids: a bare string (`("patient_safety")`, without the comma) would be read letter by letter."""
     if isinstance(values, tuple) and all(isinstance(value, str) for value in values):
         return []
-    return [f"{what} must be a tuple of ids, e.g. ({values!r},), not {type(values).__name__} {values!r}"]
+    example = tuple(values) if isinstance(values, list | set) else (values,)
+    return [f"{what} must be a tuple of ids, e.g. {example!r}, not {type(values).__name__} {values!r}"]
 
 
 def metric_problems(metric: Metric) -> list[str]:
@@ -112,6 +113,8 @@ def metric_problems(metric: Metric) -> list[str]:
 def project_problems(project: Project) -> list[str]:
     """A project is judged on one series of one metric: `trust`, or `<breakdown>:<value>` (e.g. `csu:EMS`)."""
     problems = _not_ids("commitment_ids", project.commitment_ids)
+    if not project.commitment_ids:
+        problems.append("is aligned to no commitment")
     breakdown, _, value = project.series_key.partition(":")
     if project.series_key != "trust" and (breakdown not in get_args(Breakdown)[1:] or not value):
         problems.append(f"series_key {project.series_key!r} is neither 'trust' nor '<breakdown>:<value>' with a "

@@ -527,3 +527,24 @@ def test_a_column_renamed_in_the_declaration_is_not_read_from_older_loads_and_th
     assert declaration_drift(settings, *falls_declaration("harm", False, tmp_path)).required == ()
     reland_archive(settings, *after, dt.date(2024, 2, 1))  # what `kpo backfill` does for that date
     assert declaration_drift(settings, *after) is None
+
+
+def test_a_backfill_cannot_land_a_column_new_to_the_extract_and_says_so_keeping_the_extract(settings, tmp_path):
+    import dataclasses
+
+    from pipelines.landing import declaration_drift
+    from tests.helpers import falls_declaration
+
+    plugin, table = falls_declaration("harm", False, tmp_path)
+    (settings.inbox / "falls").mkdir(parents=True)
+    (settings.inbox / "falls" / "falls_1.csv").write_text("Event ID,Occurred,Harm\nE1,2024-02-01,severe\n")
+    land_inbox(settings, plugin, table, dt.date(2024, 2, 1))
+    ward = dataclasses.replace(table, columns=(*table.columns, Column("ward", "string", "", header="Ward",
+                                                                       required=True)))
+    drift = declaration_drift(settings, dataclasses.replace(plugin, tables=(ward,)), ward)
+    assert drift.required == ("ward",) and str(drift).endswith("if it is new to the extract, declare it "
+                                                                "optional=True and not required")
+    [load] = reland_archive(settings, dataclasses.replace(plugin, tables=(ward,)), ward, dt.date(2024, 2, 1))
+    assert load.status == "rejected" and "missing column(s) 'Ward'" in load.problem
+    assert load.problem.endswith("(the extract stays archived)")
+    assert list((settings.archive / "falls" / "load_date=2024-02-01").glob("*__falls_1.csv"))

@@ -159,10 +159,13 @@ def test_plugin_check_finds_what_a_run_would_stop_on_in_the_suites_and_projects(
            "hr_recruitment has no table 'vacancy' (its tables: vacancies, experience_responses)" in problems
     assert "expectations/landing__vacancies.json: expectation 4 (expect_column_values_to_not_be_null) names " \
            "column(s) 'csu', which table vacancies does not have" in problems
-    assert any(p.startswith("expectations/metric_rows_hr.json: a suite is named after the model it checks")
+    assert any(p.startswith("expectations/metric_rows_hr.json: a suite is named after the model it checks (or "
+                            "landing__<table>.json), and no model is named 'metric_rows_hr' (hr_recruitment's models: ")
                for p in problems)
     assert any(p.startswith("expectations/metric_rows_hr_recruitment_experience.json: not JSON (") for p in problems)
     assert len(problems) == 4, problems
+    core = plugin_check.dbt_model_names(())
+    assert "mart_metric_monthly" in core and plugin_check.suite_problems(HR, core) == []
 
     project = Project(project_id="p", name="P", csu_code="SIM", commitment_ids=("workforce",),
                       metric_id="recruitment_lead_time", series_key="trust", baseline_value=None,

@@ -78,3 +78,7 @@ def test_a_typo_in_a_metric_or_project_is_a_declaration_problem_not_a_failed_run
            "'patient_safety'" in problems
     assert any(p.startswith("project falls: series_key 'trustwide' is neither 'trust'") for p in problems)
     assert any(p.startswith("project ward: series_key 'ward:4' is neither") for p in problems)
+    assert "project ward: is aligned to no commitment" in problems
+    listed = dataclasses.replace(HR, metrics=(dataclasses.replace(HR.metrics[0], commitment_ids=["a", "b"]),))
+    assert f"metric {HR.metrics[0].metric_id}: commitment_ids must be a tuple of ids, e.g. ('a', 'b'), not list " \
+           "['a', 'b']" in declaration_problems(listed)

@@ -645,6 +645,16 @@ def test_rebase_suggestion_with_date_periods(intervention: str, suggested: bool)
     assert summary.rebase_reason == expected
 
 
+def test_a_shift_that_began_before_the_intervention_month_is_not_suggested_when_that_month_has_no_point() -> None:
+    # the shift starts in April; the intervention is in May, which has no point: April is before it
+    frame = shifted_months([])
+    frame["period"] = frame["period"].dt.to_timestamp()
+    frame = frame[frame["period"] != pd.Timestamp("2023-05-01")]
+    out = compute_spc(frame, SHIFT_SETTINGS)
+    assert summarise_series(out, SHIFT_SETTINGS, intervention_period="2023-05-10").rebase_reason is None
+    assert summarise_series(out, SHIFT_SETTINGS, intervention_period="2023-04-10").rebase_reason is not None
+
+
 def test_compute_spc_groups_runs_each_series_with_its_settings() -> None:
     frame = pd.DataFrame(
         {

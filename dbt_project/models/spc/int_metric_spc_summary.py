@@ -10,7 +10,8 @@ def model(dbt, session):
     dbt.config(materialized="table")
     spc = dbt.ref("int_metric_spc").df().rename(columns={"period_month": "period"})
     settings = settings_from_registry(dbt.ref("dim_metrics").df())
-    projects = dbt.ref("dim_projects").df()
+    # when two projects own one series, the later intervention's (as int_series_targets takes its target)
+    projects = dbt.ref("dim_projects").df().sort_values(["intervention_date", "project_id"])
     interventions = {(p.metric_id, p.series_key): p.intervention_date for p in projects.itertuples()}
     summary = summarise_groups(spc, ["metric_id", "series_key"], lambda key: settings[key[0]],
                                lambda key: interventions.get(tuple(key)))
