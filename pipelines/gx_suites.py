@@ -124,13 +124,18 @@ class SuiteResult:
 
 def discover_suites(settings: Settings, plugins: tuple[Plugin, ...]) -> list[Suite]:
     suites = [Suite(p.stem, p, "model", p.stem) for p in sorted(settings.expectations_dir.glob("*.json"))]
-    for plugin in plugins:
-        for path in sorted(plugin.expectations_dir.glob("*.json")):
-            if path.stem.startswith(LANDING_PREFIX):
-                suites.append(Suite(f"{plugin.name}__{path.stem}", path, "landing",
-                                    path.stem.removeprefix(LANDING_PREFIX), plugin.name))
-            else:
-                suites.append(Suite(path.stem, path, "model", path.stem, plugin.name))
+    return suites + [suite for plugin in plugins for suite in plugin_suites(plugin)]
+
+
+def plugin_suites(plugin: Plugin) -> list[Suite]:
+    """A plugin's suites: `landing__<table>.json` judges a table's loads, any other file the model it is named after."""
+    suites = []
+    for path in sorted(plugin.expectations_dir.glob("*.json")):
+        if path.stem.startswith(LANDING_PREFIX):
+            suites.append(Suite(f"{plugin.name}__{path.stem}", path, "landing", path.stem.removeprefix(LANDING_PREFIX),
+                                plugin.name))
+        else:
+            suites.append(Suite(path.stem, path, "model", path.stem, plugin.name))
     return suites
 
 

@@ -116,38 +116,37 @@ def suite_problems(plugin: Plugin, models: Collection[str] = ()) -> list[str]:
     expectation naming a column its table or model does not have (it fails every load as a data problem)."""
     import json
 
-    from pipelines.gx_suites import LANDING_PREFIX
+    from pipelines.gx_suites import plugin_suites
     from pipelines.landing import LINEAGE_COLUMNS
     from pipelines.typing_sql import landed_names
 
     tables = {table.name: table for table in plugin.tables}
-    models = {*models, *(path.stem for path in plugin.models_dir.rglob("*.sql"))}  # a suite may check any model
+    own = sorted(path.stem for path in plugin.models_dir.rglob("*.sql"))
+    models = {*models, *own}  # a suite may check any model of the assembled project
     model_columns = _contract_columns(plugin.models_dir)
     problems = []
-    for path in sorted(plugin.expectations_dir.glob("*.json")):
-        where = f"{path.parent.name}/{path.name}"
+    for suite in plugin_suites(plugin):
+        where = f"{suite.path.parent.name}/{suite.path.name}"
         try:
-            suite = json.loads(path.read_text())
+            definition = suite.definition()
         except json.JSONDecodeError as exc:
             problems.append(f"{where}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
             continue
-        expectations = suite.get("expectations") if isinstance(suite, dict) else None
+        expectations = definition.get("expectations") if isinstance(definition, dict) else None
         if not isinstance(expectations, list):
             problems.append(f"{where}: holds no list of \"expectations\"")
             continue
-        if path.stem.startswith(LANDING_PREFIX):
-            name = path.stem.removeprefix(LANDING_PREFIX)
-            if name not in tables:
+        if suite.kind == "landing":
+            if suite.target not in tables:
                 problems.append(f"{where}: a landing suite is named landing__<table>.json, and {plugin.name} has no "
-                                f"table {name!r} (its tables: {', '.join(tables)})")
+                                f"table {suite.target!r} (its tables: {', '.join(tables)})")
                 continue
-            target, columns = f"table {name}", {*landed_names(tables[name]), *LINEAGE_COLUMNS}
-        elif path.stem in models:
-            target, columns = f"model {path.stem}", model_columns.get(path.stem)
+            target, columns = f"table {suite.target}", {*landed_names(tables[suite.target]), *LINEAGE_COLUMNS}
+        elif suite.target in models:
+            target, columns = f"model {suite.target}", model_columns.get(suite.target)
         else:
-            own = sorted(path.stem for path in plugin.models_dir.rglob("*.sql"))
             problems.append(f"{where}: a suite is named after the model it checks (or landing__<table>.json), and "
-                            f"no model is named {path.stem!r} ({plugin.name}'s models: {', '.join(own)})")
+                            f"no model is named {suite.target!r} ({plugin.name}'s models: {', '.join(own)})")
             continue
         for number, expectation in enumerate(expectations, 1):
             kwargs = expectation.get("kwargs") or {} if isinstance(expectation, dict) else {}
@@ -169,8 +168,8 @@ def suite_mismatches(plugin: Plugin, path: Path, table: Table | None = None) -> 
     from pipelines import gx_suites
 
     table = table or table_for(plugin, path)
-    suite_path = plugin.expectations_dir / f"{gx_suites.LANDING_PREFIX}{table.name}.json"
-    if not suite_path.exists():
+    suite = next((s for s in gx_suites.plugin_suites(plugin) if s.kind == "landing" and s.target == table.name), None)
+    if suite is None:
         return []
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home), pseudonymisation_key="plugin-check")
@@ -180,12 +179,11 @@ def suite_mismatches(plugin: Plugin, path: Path, table: Table | None = None) -> 
                   if load.status == "landed" and load.landing_path]
         if not landed:  # a name the table does not take: the file-name mismatch says so
             return []
-        suite = gx_suites.Suite(f"{plugin.name}__{suite_path.stem}", suite_path, "landing", table.name, plugin.name)
         result = gx_suites.validate_batches(suite, gx_suites.parquet_batches(landed, settings.gx_batch_rows),
                                             settings.gx_project("plugin-check"))
     if result.success:
         return []
-    return [Mismatch("landing suite", None, None, f"{suite_path.name}: {result.summary()}: a run would reject "
+    return [Mismatch("landing suite", None, None, f"{suite.path.name}: {result.summary()}: a run would reject "
                                                   "this extract")]
 
 
