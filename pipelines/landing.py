@@ -110,8 +110,18 @@ def table_dir(settings: Settings, plugin: Plugin, table: Table) -> Path:
     return settings.landing / plugin.name / table.name
 
 
+def landed_files(settings: Settings, plugin: Plugin, table: Table) -> list[Path]:
+    """Every landed load of a table, in load-date order: `load_date=D/<sha256>.parquet`."""
+    return sorted(table_dir(settings, plugin, table).glob("load_date=*/*.parquet"))
+
+
+def landed_load_date(parquet: Path) -> str:
+    """The load date of a landed load, from its folder."""
+    return parquet.parent.name.removeprefix("load_date=")
+
+
 def landed_hashes(settings: Settings, plugin: Plugin, table: Table) -> set[str]:
-    return {p.stem for p in table_dir(settings, plugin, table).glob("load_date=*/*.parquet")}
+    return {p.stem for p in landed_files(settings, plugin, table)}
 
 
 def is_upload(path: Path) -> bool:
@@ -320,10 +330,10 @@ def declaration_drift(settings: Settings, plugin: Plugin, table: Table) -> Decla
     declared = landed_names(table)
     required = {c.name for c in table.columns if c.required and not c.identifier}
     dates, files, missing = set(), 0, set()
-    for path in sorted(table_dir(settings, plugin, table).glob("load_date=*/*.parquet")):
+    for path in landed_files(settings, plugin, table):
         lacking = set(declared) - set(pq.read_schema(path).names)
         if lacking:
-            dates.add(path.parent.name.removeprefix("load_date="))
+            dates.add(landed_load_date(path))
             files += 1
             missing |= lacking
     if not files:

@@ -20,7 +20,7 @@ import dagster as dg
 
 from pipelines import faults, gx_suites
 from pipelines.ingest import landing_key
-from pipelines.landing import table_dir
+from pipelines.landing import landed_files, landed_load_date
 from pipelines.settings import Settings
 from plugins.contract import Plugin, Table
 
@@ -36,13 +36,11 @@ def _record(parquet: Path) -> dict:
 
 def loads_awaiting_audit(settings: Settings, plugin: Plugin, table: Table) -> list[Path]:
     """Every landed load its suite has not passed yet: this run's, and any a killed run left behind."""
-    return sorted(p for p in table_dir(settings, plugin, table).glob("load_date=*/*.parquet")
-                  if not _record(p).get("audited"))
+    return [p for p in landed_files(settings, plugin, table) if not _record(p).get("audited")]
 
 
 def loads_of_run(settings: Settings, plugin: Plugin, table: Table, run_id: str) -> list[Path]:
-    return sorted(p for p in table_dir(settings, plugin, table).glob("load_date=*/*.parquet")
-                  if _record(p).get("run_id") == run_id)
+    return [p for p in landed_files(settings, plugin, table) if _record(p).get("run_id") == run_id]
 
 
 def mark_audited(files: list[Path], run_id: str) -> None:
@@ -111,7 +109,7 @@ def landing_check(settings: Settings, plugin: Plugin, table: Table, suite: gx_su
             summary = "; ".join(f"{load['source_file']}: {load['summary']}" for load in rejected)
             if len(files) > len(failed):
                 summary += f" ({len(files) - len(failed)} other load(s) passed and stay landed)"
-            dates = sorted(parquet.parent.name.removeprefix("load_date=") for parquet in failed)
+            dates = sorted(landed_load_date(parquet) for parquet in failed)
             summary += (f". A rejected extract stays archived: if the suite, not the extract, was wrong, put the suite "
                         f"right and land it again with `kpo backfill --start {dates[0]} --end {dates[-1]}`")
             metadata["summary"] = summary
