@@ -67,7 +67,8 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
         fingerprint = inputs_fingerprint(settings, plugins)
         built = settings.dbt_build_dir / "target" / "kpo_built_fingerprint"
         args, reasons = build_arguments(config.full_refresh, built.read_text() if built.exists() else None,
-                                        fingerprint, backfill=reprocessing(context.run.tags))
+                                        fingerprint, backfill=reprocessing(context.run.tags),
+                                        file_log_level=settings.dbt_file_log_level)
         for reason in reasons:
             context.log.info(reason)
         # A fixed target path (not dagster-dbt's per-invocation one) keeps dbt's partial parse warm.
@@ -83,14 +84,15 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
 
 
 def build_arguments(asked_full_refresh: bool, built_fingerprint: str | None, fingerprint: str,
-                    backfill: bool = False) -> tuple[list[str], list[str]]:
+                    backfill: bool = False, file_log_level: str = "none") -> tuple[list[str], list[str]]:
     """The `dbt build` arguments of one run, and why (for the run log).
 
     Incremental models are rebuilt in full when asked, on the first build, when the dbt project or a
     plugin changed since the last successful build (a changed model must not be merged into a table built
     by its old definition), and on a backfill: re-landing archived extracts after a plugin fix can remove
     rows (now quarantined) that an incremental model still holds, and only a rebuild drops them. dbt unit
-    tests check model logic on fixed inputs, so they run only with such a full build."""
+    tests check model logic on fixed inputs, so they run only with such a full build. dbt's own log file is
+    written at `file_log_level` (KPO_DBT_FILE_LOG_LEVEL): its events reach the run log anyway."""
     reasons = []
     if asked_full_refresh:
         reasons.append("full refresh asked for: incremental models are rebuilt")
@@ -101,9 +103,10 @@ def build_arguments(asked_full_refresh: bool, built_fingerprint: str | None, fin
     elif backfill:
         reasons.append("a backfill re-landed archived extracts: incremental models are rebuilt, so rows the "
                        "re-landed extracts no longer hold are dropped")
+    log = ["--log-level-file", file_log_level]
     if reasons:
-        return ["build", "--full-refresh"], reasons
-    return (["build", "--exclude-resource-type", "unit_test"],
+        return ["build", "--full-refresh", *log], reasons
+    return (["build", "--exclude-resource-type", "unit_test", *log],
             ["dbt unit tests passed on this code at its last full build: not run again"])
 
 

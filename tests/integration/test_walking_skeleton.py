@@ -104,6 +104,8 @@ def test_the_same_extracts_again_change_no_published_number(demo_home, tmp_path)
     assert not list((home / "gx").iterdir())
     assert (home / "published" / "quality" / "index.html").exists()
     assert not list((home / "dagster").rglob("*-wal"))
+    # nor dbt's debug log file, unless KPO_DBT_FILE_LOG_LEVEL asks for it (dbt's events are in the run log)
+    assert not (home / "dbt" / "target" / "dbt.log").exists()
 
 
 def write_vacancies(path: Path, rows: list[dict]) -> None:
