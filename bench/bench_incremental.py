@@ -8,6 +8,7 @@ landing code, except its last day, which is held back as tonight's extract. Then
 KPO_HOME: `dbt run --full-refresh` of the ED models (staging → incremental fact → incremental monthly
 and daily statistics → metric rows), land the held-back day, `dbt run` again. dbt time is the run's own
 elapsed time from run_results.json; fixed start-up is the invocation's wall time minus that.
+dbt's log file is off, as in a nightly build; one more run of each, with it at debug, gives the SQL time.
 dbt's time for the same work moves by more than one new day costs, so each run is repeated (`REPEATS`) and
 the medians are compared: the full refresh from the same landed history, the nightly run from a copy of the
 warehouse as it stood before it, each followed by an idle run (nothing new).
@@ -49,19 +50,25 @@ def hold_back_last_day(inbox: Path) -> Path:
     return held
 
 
-def dbt_run(settings, args: list[str]) -> dict:
-    """One `dbt run`, timed three ways: wall time; dbt's own elapsed time (run_results.json), the rest being
-    fixed start-up; and the time DuckDB spent executing each model's SQL (dbt's debug file log records every
-    statement's duration) - the work, apart from dbt's per-model cost of rendering and bookkeeping."""
+def dbt_run(settings, args: list[str], sql: bool = False) -> dict:
+    """One `dbt run`, timed: wall time, and dbt's own elapsed time (run_results.json), the rest being fixed
+    start-up. dbt's log file is off, as in a nightly build (KPO_DBT_FILE_LOG_LEVEL). With `sql`, it is written
+    at debug instead, which records every statement's duration: the time DuckDB spent executing each model's
+    SQL - the work, apart from dbt's per-model cost of rendering and bookkeeping. Writing that log costs dbt
+    time itself, so those runs are not the ones timed."""
     from pipelines.dbt_assembly import run_dbt
 
     log = settings.dbt_build_dir / "logs" / "dbt.log"
     log.unlink(missing_ok=True)
     started = time.perf_counter()
-    run_dbt(settings, ["run", "--log-format-file", "json", "--log-level-file", "debug", *args])
+    run_dbt(settings, ["run", "--log-format-file", "json", "--log-level-file", "debug" if sql else "none", *args])
     wall = time.perf_counter() - started
     results = json.loads((settings.dbt_build_dir / "target" / "run_results.json").read_text())
     nodes = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 3) for r in results["results"]}
+    timed = {"wall_s": wall, "dbt_s": results["elapsed_time"], "startup_s": wall - results["elapsed_time"],
+             "nodes": nodes}
+    if not sql:
+        return timed
     sql = {name: 0.0 for name in nodes}
     for line in log.read_text().splitlines():
         event = json.loads(line)
@@ -69,8 +76,7 @@ def dbt_run(settings, args: list[str]) -> dict:
             name = (event["data"].get("node_info") or {}).get("node_name")
             if name in sql:   # statements outside a model (cache, connection set-up) are start-up
                 sql[name] += event["data"]["elapsed"]
-    return {"wall_s": wall, "dbt_s": results["elapsed_time"], "startup_s": wall - results["elapsed_time"],
-            "sql_s": sum(sql.values()), "nodes": nodes, "node_sql_s": {k: round(v, 3) for k, v in sql.items()}}
+    return {**timed, "sql_s": sum(sql.values()), "node_sql_s": {k: round(v, 3) for k, v in sql.items()}}
 
 
 def measure(scale: float) -> dict:
@@ -93,20 +99,25 @@ def measure(scale: float) -> dict:
         history = sum(load.rows_landed for t in ed.tables for load in land_inbox(settings, ed, t, dt.date(2024, 1, 1)))
         ensure_manifest(settings, registry.discover())
         fulls = [dbt_run(settings, ["--full-refresh", *SELECT]) for _ in range(REPEATS)]
+        full_sql = dbt_run(settings, ["--full-refresh", *SELECT], sql=True)
         os.replace(tonight, inbox / tonight.name)
         new = sum(load.rows_landed for t in ed.tables for load in land_inbox(settings, ed, t, dt.date(2024, 1, 2)))
         before = settings.warehouse.with_name("before_tonight.duckdb")
         shutil.copyfile(settings.warehouse, before)
         incrementals, idles, complete = [], [], True
-        for _ in range(REPEATS):
+        for repeat in range(REPEATS + 1):  # the last pair with the debug log, for SQL time
             settings.warehouse.with_name(settings.warehouse.name + ".wal").unlink(missing_ok=True)
             shutil.copyfile(before, settings.warehouse)  # the warehouse as the nightly run finds it
-            incrementals.append(dbt_run(settings, SELECT))
+            incrementals.append(dbt_run(settings, SELECT, sql=repeat == REPEATS))
             with duckdb.connect(str(settings.warehouse), read_only=True) as con:
                 rows = con.execute("select count(*) from fct_ed_attendances").fetchall()[0][0]
             complete = complete and rows == history + new
-            idles.append(dbt_run(settings, SELECT))  # nothing new: what a nightly dbt run costs whatever the data
-    full, incremental, idle = median_run(fulls), median_run(incrementals), median_run(idles)
+            # nothing new: what a nightly dbt run costs whatever the data
+            idles.append(dbt_run(settings, SELECT, sql=repeat == REPEATS))
+        incremental_sql, idle_sql = incrementals.pop(), idles.pop()
+    full, incremental, idle = (median_run(runs, sql) for runs, sql in ((fulls, full_sql),
+                                                                        (incrementals, incremental_sql),
+                                                                        (idles, idle_sql)))
     # dbt's own per-model cost (macros, DDL, metadata queries, transactions) does not depend on the data:
     # a run with nothing new measures it, and the work proportional to the data is what remains above it.
     return {"scale": scale, "history_rows": history, "new_rows": new, "fact_rows": rows, "repeats": REPEATS,
@@ -120,11 +131,12 @@ def measure(scale: float) -> dict:
             "complete": complete}
 
 
-def median_run(runs: list[dict]) -> dict:
-    """The run of median dbt time (its own SQL time, start-up and nodes with it), and the medians of each."""
+def median_run(runs: list[dict], sql: dict) -> dict:
+    """The run of median dbt time (its start-up and nodes with it), the medians of each, and the SQL time of the
+    same run with the debug log (`sql`)."""
     chosen = sorted(runs, key=lambda run: run["dbt_s"])[len(runs) // 2]
-    return {**chosen, **{key: statistics.median(run[key] for run in runs)
-                         for key in ("wall_s", "dbt_s", "startup_s", "sql_s")}}
+    return {**chosen, **{key: statistics.median(run[key] for run in runs) for key in ("wall_s", "dbt_s", "startup_s")},
+            "sql_s": sql["sql_s"], "node_sql_s": sql["node_sql_s"], "dbt_s_with_debug_log": sql["dbt_s"]}
 
 
 def main() -> None:
