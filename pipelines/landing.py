@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
 import time
@@ -324,14 +325,12 @@ class DeclarationDrift:
 
 
 def declaration_drift(settings: Settings, plugin: Plugin, table: Table) -> DeclarationDrift | None:
-    """Compare every landed load's Parquet schema (its footer only) with the columns the table declares now."""
-    import pyarrow.parquet as pq
-
+    """Compare every landed load's columns with the columns the table declares now."""
     declared = landed_names(table)
     required = {c.name for c in table.columns if c.required and not c.identifier}
     dates, files, missing = set(), 0, set()
-    for path in landed_files(settings, plugin, table):
-        lacking = set(declared) - set(pq.read_schema(path).names)
+    for path, names in landed_columns(settings, plugin, table).items():
+        lacking = set(declared) - set(names)
         if lacking:
             dates.add(landed_load_date(path))
             files += 1
@@ -341,6 +340,35 @@ def declaration_drift(settings: Settings, plugin: Plugin, table: Table) -> Decla
     ordered = tuple(name for name in declared if name in missing)
     return DeclarationDrift(plugin.name, table.name, tuple(sorted(dates)), files, ordered,
                             tuple(name for name in ordered if name in required))
+
+
+def landed_columns(settings: Settings, plugin: Plugin, table: Table) -> dict[Path, list[str]]:
+    """The columns of every landed load, from its Parquet footer. Every run and `kpo plugin check` ask, and a
+    footer costs ~1 ms to read, so a table's loads would cost seconds a run after a few years of nightly
+    loads: the names are kept in `_landed_columns.json` beside them, each with the inode, size and
+    modification time of the file it was read from, and a footer is read again only when those change (a backfill
+    re-lands a load in place). The index is only a cache: lost or unreadable, it is rebuilt."""
+    import pyarrow.parquet as pq
+
+    root = table_dir(settings, plugin, table)
+    index = root / "_landed_columns.json"
+    try:
+        known = json.loads(index.read_text())
+    except (OSError, ValueError):
+        known = {}
+    columns, fresh = {}, {}
+    for path in landed_files(settings, plugin, table):
+        stat = path.stat()
+        key, stamp = path.relative_to(root).as_posix(), [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+        entry = known.get(key)
+        names = entry[1] if isinstance(entry, list) and len(entry) == 2 and entry[0] == stamp else None
+        columns[path] = names if names is not None else pq.read_schema(path).names
+        fresh[key] = [stamp, columns[path]]
+    if fresh != known and root.is_dir():
+        tmp = index.with_name(f".{index.name}.{os.getpid()}.tmp")  # a run and a plugin check may both write it
+        tmp.write_text(json.dumps(fresh))
+        os.replace(tmp, index)
+    return columns
 
 
 def ensure_schema_file(settings: Settings, plugin: Plugin, table: Table) -> Path:

@@ -529,6 +529,33 @@ def test_a_column_renamed_in_the_declaration_is_not_read_from_older_loads_and_th
     assert declaration_drift(settings, *after) is None
 
 
+def test_landed_columns_are_read_from_each_footer_once_and_again_when_the_load_is_re_landed(settings, tmp_path,
+                                                                                           monkeypatch):
+    import pyarrow.parquet as pq
+
+    from pipelines.landing import landed_columns, landed_load_date, table_dir
+    from tests.helpers import falls_declaration
+
+    plugin, table = falls_declaration("harm", False, tmp_path)
+    (settings.inbox / "falls").mkdir(parents=True)
+    for day in (1, 2):
+        extract = settings.inbox / "falls" / f"falls_{day}.csv"
+        extract.write_text(f"Event ID,Occurred,Harm\nE{day},2024-02-0{day},none\n")
+        land_inbox(settings, plugin, table, dt.date(2024, 2, day))
+    first = landed_columns(settings, plugin, table)
+    assert len(first) == 2 and all("harm" in names for names in first.values())
+    read = []
+    monkeypatch.setattr(pq, "read_schema", lambda path: read.append(path) or pq.ParquetFile(path).schema_arrow)
+    assert landed_columns(settings, plugin, table) == first and read == []  # from the index alone
+    reland_archive(settings, plugin, table, dt.date(2024, 2, 2))  # a backfill replaces that load's file
+    assert landed_columns(settings, plugin, table) == first
+    assert [landed_load_date(path) for path in read] == ["2024-02-02"]
+    index = table_dir(settings, plugin, table) / "_landed_columns.json"
+    index.write_text("{not json")  # only a cache: rebuilt from the footers
+    assert landed_columns(settings, plugin, table) == first and len(read) == 3
+    assert json.loads(index.read_text())
+
+
 def test_a_backfill_cannot_land_a_column_new_to_the_extract_and_says_so_keeping_the_extract(settings, tmp_path):
     import dataclasses
 
