@@ -67,6 +67,9 @@ class FileLoad:
     problem: str | None = None
     landing_path: str | None = None
     quarantine_path: str | None = None
+    # the day the extract was first landed: its `not_future` values were judged against it, and a backfill
+    # judges them against it again, so re-landing a day gives what landing it gave, whenever it runs
+    received_on: str | None = None
     extra: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
@@ -188,13 +191,14 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
     day = f"load_date={load_date.isoformat()}"
     parquet = table_dir(settings, plugin, table) / day / f"{sha}.parquet"
     quarantine = settings.quarantine / plugin.name / table.name / day / f"{sha}.csv"
+    received = first_received(parquet, load_date) if reprocess else settings.today()
     key = settings.hmac_key()
     con = connect(settings)
     try:
         relation = table.reader(path, con)
         relation.create_view("raw_extract")
         mapping, warnings = check_headers(table, relation, path)
-        build_checked(con, table, mapping, path, numbered="_line" in relation.columns)
+        build_checked(con, table, mapping, path, numbered="_line" in relation.columns, received=received)
         lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(),
                    "loaded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")}
         good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)
@@ -212,7 +216,7 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         raise StillArriving(f"{path.name}: changed while it was being landed (still being written)")
     load = FileLoad(**base, status="landed", rows_landed=good, rows_quarantined=bad, identifier_flags=flags,
                     warnings=tuple(warnings), landing_path=str(parquet),
-                    quarantine_path=str(quarantine) if bad else None)
+                    quarantine_path=str(quarantine) if bad else None, received_on=received.isoformat())
     record = parquet.with_suffix(".load.json")
     record.write_text(json.dumps(load.as_json(), indent=2))
     faults.pause("ingest")
@@ -220,6 +224,16 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
     if not reprocess:
         archive_file(settings, plugin, path, sha, load_date)
     return load
+
+
+def first_received(parquet: Path, load_date: dt.date) -> dt.date:
+    """The day a load re-landed in a backfill was first landed, from its load record; the load date when the
+    record does not say (a load landed before records kept it, or one its suite rejected), which is the day
+    a nightly run lands an extract."""
+    try:
+        return dt.date.fromisoformat(json.loads(parquet.with_suffix(".load.json").read_text())["received_on"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return load_date
 
 
 # DuckDB's reasons for a CSV line it cannot read, kept after its "CSV Error on Line: N" (each line of its error is

@@ -5,6 +5,7 @@ Parquet with pseudonyms and the quarantined ones to a CSV for analysts. Shared b
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def raw_value(column: Column, header: str | None) -> str:
             f"then nullif(trim({value}), '') else {value} end")
 
 
-def checked_query(table: Table, mapping: dict, numbered: bool) -> str:
+def checked_query(table: Table, mapping: dict, numbered: bool, received: dt.date | None = None) -> str:
     """One vectorised query over `raw_extract`: typed columns and identifier keys, each row's problems
     (sentences naming the extract's columns) and, for bad rows only, the raw record (identifiers left
     out: the quarantine file gets their pseudonyms)."""
@@ -94,7 +95,7 @@ def checked_query(table: Table, mapping: dict, numbered: bool) -> str:
     typed_cols = ", ".join(f"{typed_expression(c)} as {quote_ident(c.name)}" for c in table.columns)
     valid_cols = "".join(f", {nhs_valid_expression(c)} as {c.name}__valid" for c in nhs)
     member_cols = "".join(f", {member_expression(c)} as {member_ref(c)}" for c in table.columns if is_enumerated(c))
-    reasons, concerned = problems_expression(table)
+    reasons, concerned = problems_expression(table, received)
     kept = ", ".join(f"{sql} as {quote_ident(name)}" for name, sql in checked_columns(table))
     record_fields = ", ".join(f"{quote_literal(c.source_header)}, raw__{c.name}"
                               for c in table.columns if not c.identifier)
@@ -109,11 +110,13 @@ def checked_query(table: Table, mapping: dict, numbered: bool) -> str:
         from checked"""
 
 
-def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, path: Path, numbered: bool) -> None:
+def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, path: Path, numbered: bool,
+                  received: dt.date | None = None) -> None:
     """Materialise `checked_rows` in one streaming, parallel pass, in file order (DuckDB keeps insertion
     order), and view it as `checked` with `_line`: the reader's, or the line each record of `path` starts on
-    (rowid + 2 when every line after the header is one record: the header is line 1)."""
-    query = checked_query(table, mapping, numbered)
+    (rowid + 2 when every line after the header is one record: the header is line 1). `not_future` values
+    are judged against the day the extract was `received` (default: today)."""
+    query = checked_query(table, mapping, numbered, received)
     con.execute(f"create or replace temp table checked_rows as {query}")
     line_of = "_line" if numbered else "rowid + 2 as _line"
     con.execute(f"create or replace temp view checked as select *{' exclude (_line)' if numbered else ''}, "

@@ -8,6 +8,7 @@ extract, not our schema.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 from plugins.contract import Column, Table
@@ -197,8 +198,9 @@ def landed_select(table: Table, rows: str) -> str:
     return ", ".join(parts)
 
 
-def column_problems(column: Column) -> list[tuple[str, str]]:
-    """(condition, sentence SQL) pairs for one column's declared constraints."""
+def column_problems(column: Column, received: dt.date | None = None) -> list[tuple[str, str]]:
+    """(condition, sentence SQL) pairs for one column's declared constraints. A `not_future` value is judged
+    against the day the extract was `received` (default: today)."""
     raw, typed, header = raw_ref(column), quote_ident(column.name), quote_literal(column.source_header)
     checks: list[tuple[str, str]] = []
     if column.type != "string" and not column.identifier:
@@ -233,18 +235,19 @@ def column_problems(column: Column) -> list[tuple[str, str]]:
                        f"'value ' || {typed} || ' above {column.maximum:g} in column ' || {header}"))
     if column.not_future and column.type in DEFAULT_FORMATS:
         # after tomorrow: a day's grace for the clocks and time zones of the systems that wrote the extract
-        after = "current_date + 1" if column.type == "date" else "cast(current_date + 2 as timestamp)"
+        today = f"date '{received.isoformat()}'" if received else "current_date"
+        after = f"{today} + 1" if column.type == "date" else f"cast({today} + 2 as timestamp)"
         checks.append((f"{typed} {'>' if column.type == 'date' else '>='} {after}",
                        f"'{column.type} ' || {typed} || ' is in the future in column ' || {header}"))
     return checks
 
 
-def problems_expression(table: Table) -> tuple[str, str]:
+def problems_expression(table: Table, received: dt.date | None = None) -> tuple[str, str]:
     """SQL for the row's problems ('; '-joined sentences) and the extract columns concerned."""
     reasons: list[str] = []
     columns: list[str] = []
     for column in table.columns:
-        for condition, sentence in column_problems(column):
+        for condition, sentence in column_problems(column, received):
             reasons.append(f"case when {condition} then {sentence} end")
             columns.append(f"case when {condition} then {quote_literal(column.source_header)} end")
     for rule in table.rules:

@@ -35,9 +35,10 @@ class Column:
     lower-cased. A `free_text` column lands but never reaches a published table. An `optional` column
     may be absent from an extract (some exports lack it): it then lands as null, with a warning.
     A `not_future` date or time records something that has happened: a value after tomorrow (the landing's
-    date, plus a day for clocks and time zones) is quarantined. Dates and times are read by `formats` (or the
-    defaults) alone, never guessed: a bare date, an offset or "24:00" that no format reads is unreadable, and so
-    is a year before 1000 ("01/10/20" is never the year 20)."""
+    date, plus a day for clocks and time zones) is quarantined; a backfill judges it against the day the
+    extract was first landed, so re-landing a day gives what landing it gave. Dates and times are read by
+    `formats` (or the defaults) alone, never guessed: a bare date, an offset or "24:00" that no format reads is
+    unreadable, and so is a year before 1000 ("01/10/20" is never the year 20)."""
 
     name: str
     type: ColumnType

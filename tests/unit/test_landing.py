@@ -358,7 +358,7 @@ def test_dates_times_and_integers_not_in_a_declared_shape_are_unreadable_never_g
 
 
 def test_a_not_future_time_after_tomorrow_is_quarantined(settings, tmp_path):
-    today = dt.date.today()
+    today = settings.today()
     tomorrow_evening = f"{today + dt.timedelta(days=1)} 23:59:00"
     after_tomorrow = f"{today + dt.timedelta(days=2)} 00:00:00"
     outcome = land_events(settings, tmp_path, [f"tomorrow,{tomorrow_evening},,,", f"later,{after_tomorrow},,,",
@@ -366,6 +366,31 @@ def test_a_not_future_time_after_tomorrow_is_quarantined(settings, tmp_path):
     assert outcome == {"tomorrow": "landed",  # a day's grace for clocks and time zones
                        "later": f"timestamp {after_tomorrow} is in the future in column Happened",
                        "far": "timestamp 2099-12-01 10:00:00 is in the future in column Happened"}
+
+
+def test_a_backfill_judges_not_future_values_against_the_day_the_extract_was_first_landed(settings, tmp_path,
+                                                                                           monkeypatch):
+    """Re-landing a day gives what landing it gave, whenever the backfill runs: a time after the day the
+    extract arrived (plus the day's grace) stays quarantined, though it is in the past by the backfill."""
+    plugin = Plugin(name="clinic", version="0", description="", source_system="", tables=(EVENTS,), metrics=(),
+                    generate=lambda request: [], models_dir=tmp_path, expectations_dir=tmp_path)
+
+    monkeypatch.setattr(Settings, "today", lambda self: dt.date(2024, 3, 1))  # the nightly run of 1 March 2024
+    outcome = land_events(settings, tmp_path, ["kept,2024-03-02 23:00:00,,,", "later,2024-03-03 00:00:00,,,"])
+    assert outcome == {"kept": "landed",
+                       "later": "timestamp 2024-03-03 00:00:00 is in the future in column Happened"}
+    monkeypatch.undo()  # months later, a backfill of that day: 3 March is long past, and still after the arrival
+    [record] = settings.landing.rglob("*.load.json")
+    assert json.loads(record.read_text())["received_on"] == "2024-03-01"
+    reland_archive(settings, plugin, EVENTS, LOAD_DATE)
+    assert [row[0] for row in landed(settings, "clinic", "events")] == ["kept"]
+    assert [json.loads(row["record"])["event_id"] for row in quarantined(settings, "clinic")] == ["later"]
+    assert json.loads(record.read_text())["received_on"] == "2024-03-01"  # and again on the next backfill
+    # a load whose record does not say (landed before records kept it): its load date, the nightly run's day
+    record.write_text(json.dumps({key: value for key, value in json.loads(record.read_text()).items()
+                                  if key != "received_on"}))
+    reland_archive(settings, plugin, EVENTS, LOAD_DATE)
+    assert [row[0] for row in landed(settings, "clinic", "events")] == ["kept"]
 
 
 def test_an_excel_error_is_quarantined_naming_it_never_landed_as_blank_or_text(settings, tmp_path):
