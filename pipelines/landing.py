@@ -360,8 +360,8 @@ def landed_columns(settings: Settings, plugin: Plugin, table: Table) -> dict[Pat
     """The columns of every landed load, from its Parquet footer. Every run and `kpo plugin check` ask, and a
     footer costs ~1 ms to read, so a table's loads would cost seconds a run after a few years of nightly
     loads: the names are kept in `_landed_columns.json` beside them, each with the inode, size and
-    modification time of the file it was read from, and a footer is read again only when those change (a backfill
-    re-lands a load in place). The index is only a cache: lost or unreadable, it is rebuilt."""
+    modification time of the file it was read from, and a footer is read again only when those change (a
+    backfill re-lands a load in place). The index is only a cache: lost or unreadable, it is rebuilt."""
     import pyarrow.parquet as pq
 
     root = table_dir(settings, plugin, table)

@@ -29,7 +29,7 @@ from pipelines.landing import (
 )
 from pipelines.reference import Reference, load_reference
 from pipelines.row_checks import build_checked, match_headers
-from pipelines.settings import Settings
+from pipelines.settings import Settings, london_today
 from plugins.contract import Column, Plugin, SyntheticRequest, Table
 from plugins.readers import ExtractError
 
@@ -296,7 +296,7 @@ def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> lis
         checked = dataclasses.replace(table, columns=tuple(_lenient(c) if c.name in absent else c
                                                            for c in table.columns))
         try:
-            build_checked(con, checked, mapping, path, numbered="_line" in relation.columns)
+            build_checked(con, checked, mapping, path, numbered="_line" in relation.columns, received=london_today())
             rows = con.execute("select _line, _problem_columns, _problems from checked "
                                "where _problems is not null order by _line").fetchall()
         except duckdb.Error as exc:

@@ -82,7 +82,7 @@ def _values_traces(points: Sequence[Point], legend: bool) -> list[Trace]:
         marker={"color": [POINT_COLOURS[t] for t in types], "size": 7},
         customdata=[POINT_LABELS[t] for t in types], hovertemplate="%{x|%b %Y}: %{y}<br>%{customdata}<extra></extra>")
     entries = [_scatter(x=[None], y=[None], mode="markers", name=POINT_LABELS[kind], hoverinfo="skip",
-                          marker={"color": POINT_COLOURS[kind], "size": 7}) for kind in POINT_COLOURS if kind in types]
+                        marker={"color": POINT_COLOURS[kind], "size": 7}) for kind in POINT_COLOURS if kind in types]
     return [values, *entries] if legend else [values]
 
 
@@ -93,7 +93,7 @@ def _limit_traces(points: Sequence[Point]) -> tuple[list[Trace], list[dict]]:
         return [], []
     xs, ys = _level_runs(drawn, "mean")
     traces = [_scatter(x=xs, y=ys, mode="lines", name="Mean", line={"color": MEAN_COLOUR, "width": 1.5},
-                         hoverinfo="skip")]
+                       hoverinfo="skip")]
     annotations = []
     for trial in (False, True):
         chosen = [p for p in drawn if bool(p["is_trial_limits"]) is trial]
@@ -101,8 +101,8 @@ def _limit_traces(points: Sequence[Point]) -> tuple[list[Trace], list[dict]]:
             continue
         (upper_x, upper_y), (lower_x, lower_y) = _level_runs(chosen, "upl"), _level_runs(chosen, "lpl")
         traces.append(_scatter(x=[*upper_x, None, *lower_x], y=[*upper_y, None, *lower_y], mode="lines",
-                                 name="Process limits (trial limits)" if trial else "Process limits", hoverinfo="skip",
-                                 line={"color": LIMIT_COLOUR, "width": 1.2, "dash": "dot" if trial else "dash"}))
+                               name="Process limits (trial limits)" if trial else "Process limits", hoverinfo="skip",
+                               line={"color": LIMIT_COLOUR, "width": 1.2, "dash": "dot" if trial else "dash"}))
         if trial:
             last = chosen[-1]
             annotations.append({"x": _day(last["period_month"]), "y": tidy(last["upl"]), "text": "trial limits",
@@ -117,9 +117,9 @@ def _target_trace(points: Sequence[Point]) -> Trace | None:
         return None
     if len(points) == 1:  # a line one point long is invisible: mark the target beside the point instead
         return _scatter(x=xs[:1], y=ys[:1], mode="markers", name="Target", hovertemplate="target %{y}<extra></extra>",
-                          marker={"color": TARGET_COLOUR, "symbol": "line-ew-open", "size": 28, "line": {"width": 2}})
+                        marker={"color": TARGET_COLOUR, "symbol": "line-ew-open", "size": 28, "line": {"width": 2}})
     return _scatter(x=xs, y=ys, mode="lines", name="Target", line={"color": TARGET_COLOUR, "width": 1.5},
-                      hovertemplate="target %{y}<extra></extra>")
+                    hovertemplate="target %{y}<extra></extra>")
 
 
 def _marker_shapes(markers: Sequence[Marker]) -> tuple[list[dict], list[dict]]:

@@ -85,7 +85,7 @@ def raw_value(column: Column, header: str | None) -> str:
             f"then nullif(trim({value}), '') else {value} end")
 
 
-def checked_query(table: Table, mapping: dict, numbered: bool, received: dt.date | None = None) -> str:
+def checked_query(table: Table, mapping: dict, numbered: bool, received: dt.date) -> str:
     """One vectorised query over `raw_extract`: typed columns and identifier keys, each row's problems
     (sentences naming the extract's columns) and, for bad rows only, the raw record (identifiers left
     out: the quarantine file gets their pseudonyms)."""
@@ -111,11 +111,11 @@ def checked_query(table: Table, mapping: dict, numbered: bool, received: dt.date
 
 
 def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, path: Path, numbered: bool,
-                  received: dt.date | None = None) -> None:
+                  received: dt.date) -> None:
     """Materialise `checked_rows` in one streaming, parallel pass, in file order (DuckDB keeps insertion
     order), and view it as `checked` with `_line`: the reader's, or the line each record of `path` starts on
     (rowid + 2 when every line after the header is one record: the header is line 1). `not_future` values
-    are judged against the day the extract was `received` (default: today)."""
+    are judged against the day the extract was `received`."""
     query = checked_query(table, mapping, numbered, received)
     con.execute(f"create or replace temp table checked_rows as {query}")
     line_of = "_line" if numbered else "rowid + 2 as _line"

@@ -170,7 +170,7 @@ class Settings(BaseSettings):
 
     def today(self) -> dt.date:
         """The load date of a run started now: the trust works on London time."""
-        return dt.datetime.now(LONDON).date()
+        return london_today()
 
     def child_environment(self) -> dict[str, str]:
         """Environment for dbt and Dagster child processes: telemetry off, paths absolute."""
@@ -189,6 +189,11 @@ class Settings(BaseSettings):
     def export_environment(self) -> None:
         """Make this process's children (dbt subprocesses, GX) see the same settings."""
         os.environ.update(self.child_environment())
+
+
+def london_today() -> dt.date:
+    """Today's date where the trust works."""
+    return dt.datetime.now(LONDON).date()
 
 
 class SettingsError(ValueError):

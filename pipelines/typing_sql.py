@@ -198,9 +198,9 @@ def landed_select(table: Table, rows: str) -> str:
     return ", ".join(parts)
 
 
-def column_problems(column: Column, received: dt.date | None = None) -> list[tuple[str, str]]:
+def column_problems(column: Column, received: dt.date) -> list[tuple[str, str]]:
     """(condition, sentence SQL) pairs for one column's declared constraints. A `not_future` value is judged
-    against the day the extract was `received` (default: today)."""
+    against the day the extract was `received`."""
     raw, typed, header = raw_ref(column), quote_ident(column.name), quote_literal(column.source_header)
     checks: list[tuple[str, str]] = []
     if column.type != "string" and not column.identifier:
@@ -235,14 +235,13 @@ def column_problems(column: Column, received: dt.date | None = None) -> list[tup
                        f"'value ' || {typed} || ' above {column.maximum:g} in column ' || {header}"))
     if column.not_future and column.type in DEFAULT_FORMATS:
         # after tomorrow: a day's grace for the clocks and time zones of the systems that wrote the extract
-        today = f"date '{received.isoformat()}'" if received else "current_date"
-        after = f"{today} + 1" if column.type == "date" else f"cast({today} + 2 as timestamp)"
+        after = f"{column.type} '{received + dt.timedelta(days=1 if column.type == 'date' else 2)}'"
         checks.append((f"{typed} {'>' if column.type == 'date' else '>='} {after}",
                        f"'{column.type} ' || {typed} || ' is in the future in column ' || {header}"))
     return checks
 
 
-def problems_expression(table: Table, received: dt.date | None = None) -> tuple[str, str]:
+def problems_expression(table: Table, received: dt.date) -> tuple[str, str]:
     """SQL for the row's problems ('; '-joined sentences) and the extract columns concerned."""
     reasons: list[str] = []
     columns: list[str] = []
