@@ -26,10 +26,13 @@ def nightly_job() -> dg.JobDefinition | object:  # an unresolved asset job (no p
     # In one process, as `kpo run` executes it: Dagster's default executor starts a process per step, and each
     # imports Dagster, dagster-dbt and the definitions again (great-expectations too, for each of ~13 checks).
     # Measured on a demo home with nothing new: 5 min 56 s launched that way against about 1 min in process.
-    # The steps run one at a time in either case (the `warehouse` pool), and a crashed run is retried whole.
+    # The steps run one at a time in either case (the `warehouse` pool). A crashed run is retried whole
+    # (ALL_STEPS): Dagster's default retry resumes from the failed step, which skips the landing checks, and
+    # publication then refuses a run that did not evaluate every check.
     return dg.define_asset_job(
         NIGHTLY_JOB, selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor,
         description="Load the inbox for a load date, build, check and publish.",
+        tags={"dagster/retry_strategy": "ALL_STEPS"},
     )
 
 
@@ -41,11 +44,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     model_names = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     models = published_models(manifest)
     nightly = nightly_job()
+    built = [*build_landing_assets(settings, plugins), build_dbt_assets(settings, manifest_path, plugins)]
+    checks = build_checks(settings, plugins, model_names)
+    # publication requires every check defined here to have passed in its own run, whatever the run selected
+    required = {key for definition in [*built, *checks] for key in definition.check_keys}
     return dg.Definitions(
-        assets=[*build_landing_assets(settings, plugins), build_dbt_assets(settings, manifest_path, plugins),
-                build_publish_asset(settings, plugins, manifest_path, models,
-                                    published_models(manifest, "share"))],
-        asset_checks=build_checks(settings, plugins, model_names),
+        assets=[*built, build_publish_asset(settings, plugins, manifest_path, models,
+                                            published_models(manifest, "share"), required)],
+        asset_checks=checks,
         jobs=[nightly],
         schedules=[nightly_schedule(nightly)],
         sensors=[inbox_sensor(settings, plugins, nightly), failure_sensor(settings, nightly),

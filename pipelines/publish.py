@@ -1,13 +1,14 @@
 """The `publication` asset: the gate and the atomic publication, as its own step.
 
 Blocking checks stop downstream steps only inside the same run, and the checked tables are already
-written; so this step re-verifies, from the run's own event log, that every check planned for the
-run was evaluated and that none at error severity failed — and only then publishes.
+written; so this step re-verifies, from the run's own event log, that every check defined was evaluated
+in this run (whatever the run selected) and that none at error severity failed — and only then publishes.
 """
 
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,10 +49,8 @@ def run_check_outcomes(instance: dg.DagsterInstance, run_id: str) -> list[CheckO
     return outcomes
 
 
-def planned_checks(context: dg.AssetExecutionContext) -> set[tuple[str, str]]:
-    selection = context.run.asset_check_selection
-    keys = selection if selection is not None else context.job_def.asset_layer.asset_graph.asset_check_keys
-    return {("/".join(k.asset_key.path), k.name) for k in keys}
+def check_names(keys: Iterable[dg.AssetCheckKey]) -> set[tuple[str, str]]:
+    return {("/".join(key.asset_key.path), key.name) for key in keys}
 
 
 def docs_from_manifest(manifest: dict, models: list[str]) -> dict[str, dict]:
@@ -64,7 +63,13 @@ def docs_from_manifest(manifest: dict, models: list[str]) -> dict[str, dict]:
 
 
 def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifest_path: Path, models: list[str],
-                        share_models: list[str]) -> dg.AssetsDefinition:
+                        share_models: list[str], required_checks: Iterable[dg.AssetCheckKey]) -> dg.AssetsDefinition:
+    """The publication step. It publishes only when every one of `required_checks` (every check defined) has
+    passed in its own run: not only those the run selected. A run of the publication alone (the UI's
+    Materialize on that asset), of part of the graph, or a retry resuming from a failed step selects fewer
+    checks, and would otherwise publish what no check of its run has judged."""
+    required = check_names(required_checks)
+
     @dg.asset(key="publication", deps=[dg.AssetKey([m]) for m in [*models, *share_models]], group_name="publication",
               pool="warehouse", kinds={"duckdb", "parquet"},
               description="Atomically publishes the marts and dimensions that passed every blocking check.")
@@ -72,7 +77,7 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
         run_id = context.run.run_id
         outcomes = run_check_outcomes(context.instance, run_id)
         failed = [o for o in outcomes if o.blocking_failure]
-        missing = planned_checks(context) - {(o.asset, o.check) for o in outcomes}
+        missing = required - {(o.asset, o.check) for o in outcomes}
         if failed or missing:
             reasons = [f"{o.asset} {o.check}: {o.description or 'failed'}" for o in failed]
             reasons += [f"{asset} {check}: not evaluated" for asset, check in sorted(missing)]

@@ -4,6 +4,7 @@ same extract twice changes nothing; a blocking check failure publishes nothing a
 import csv
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -198,3 +199,37 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
     # the run's summary counts the rejected load as rejected, not landed: two files and 15 rows landed
     [line] = [line for line in result.stdout.splitlines() if line.startswith("│ hr_recruitment/vacancies ")]
     assert [cell.strip() for cell in line.split("│")[2:7]] == ["2", "0", "1", "15", "0"]
+
+
+PUBLICATION_ALONE = """
+import json
+import os
+import dagster as dg
+from pipelines.definitions import build_definitions
+from pipelines.runner import prepare_instance
+from pipelines.settings import load_settings
+
+settings = load_settings()
+with prepare_instance(settings) as instance:
+    job = build_definitions(settings).resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("publication")],
+                                    partition_key=settings.today().isoformat(), raise_on_error=False)
+    failures = [event.step_failure_data.error.to_string() for event in result.all_events if event.is_step_failure]
+print(json.dumps({"success": result.success, "failures": failures}))
+"""
+
+
+def test_the_publication_run_alone_refuses_what_no_check_of_its_run_judged(demo_home, tmp_path):
+    """The UI's Materialize on the publication asset (or on part of the graph, or a retry resuming from a failed
+    step) plans few or no checks: the gate holds it to every check defined, so nothing unjudged reaches BI."""
+    home = copy_home(demo_home, tmp_path / "home")
+    before = tree_digest(home / "published")
+    result = subprocess.run([str(BIN / "python"), "-c", PUBLICATION_ALONE], capture_output=True, text=True,
+                            cwd=REPO_ROOT, env={**os.environ, "KPO_HOME": str(home)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.splitlines()[-1])
+    assert outcome["success"] is False
+    [failure] = outcome["failures"]
+    assert "publication refused: " in failure
+    assert "landing/hr_recruitment/vacancies gx_vacancies: not evaluated" in failure
+    assert tree_digest(home / "published") == before

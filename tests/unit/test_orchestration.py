@@ -253,6 +253,13 @@ def test_the_instance_kpo_prepares_retries_a_crashed_run_once_and_runs_one_at_a_
         assert concurrency.pool_config.default_pool_limit == 1
         # a run stuck 'started' (its process died with the machine) is failed after 3 hours, not waited on
         assert instance.run_monitoring_enabled and instance.run_monitoring_max_runtime_seconds == 3 * 3600
+        # a run whose process died frees its `warehouse` slot, or its retry and every later run queue for ever
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 30
+    # and the retry runs every step again: resumed from the failed step, it would skip the landing checks that
+    # publication requires
+    from pipelines.definitions import nightly_job
+
+    assert nightly_job().tags["dagster/retry_strategy"] == "ALL_STEPS"
 
 
 @dg.op
