@@ -85,13 +85,14 @@ def csv_reader(delimiter: str = ",") -> Reader:
         # thread. The core materialises the checked rows in file order and numbers them from rowid
         # (line = rowid + 2, after the header); quoted fields with embedded newlines would shift it.
         # The dialect is declared (RFC 4180, every column text) rather than sniffed: DuckDB's sniffer
-        # samples the file each time the relation is bound, ~0.3 s per file whatever its size.
+        # samples the file each time the relation is bound, ~0.3 s per file whatever its size. Not hive
+        # partitioned: a backfill reads archived extracts from `load_date=D/`, which DuckDB would add as a column.
         columns = "{" + ", ".join(f"{_sql_string(h)}: 'VARCHAR'" for h in headers) + "}"
         try:
             return con.sql(
                 f"select * from read_csv({_sql_string(str(path))}, columns = {columns}, header = true, "
                 f"delim = {_sql_string(delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
-                f"auto_detect = false)")
+                f"auto_detect = false, hive_partitioning = false)")
         except duckdb.Error as exc:
             raise ExtractError(f"{path.name}: not a readable CSV extract: {str(exc).splitlines()[0]}") from exc
 

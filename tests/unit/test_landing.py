@@ -572,7 +572,9 @@ def test_landed_columns_are_read_from_each_footer_once_and_again_when_the_load_i
     read = []
     monkeypatch.setattr(pq, "read_schema", lambda path: read.append(path) or pq.ParquetFile(path).schema_arrow)
     assert landed_columns(settings, plugin, table) == first and read == []  # from the index alone
-    reland_archive(settings, plugin, table, dt.date(2024, 2, 2))  # a backfill replaces that load's file
+    [reload] = reland_archive(settings, plugin, table, dt.date(2024, 2, 2))  # a backfill replaces that load's file
+    # read from archive/falls/load_date=2024-02-02/, and that folder is not taken for a column of the extract
+    assert reload.status == "landed" and reload.warnings == ()
     assert landed_columns(settings, plugin, table) == first
     assert [landed_load_date(path) for path in read] == ["2024-02-02"]
     index = table_dir(settings, plugin, table) / "_landed_columns.json"
