@@ -1,11 +1,14 @@
-"""The inbox sensor (a run per new extract, once its size has stopped changing), the run-failure
+"""The inbox sensor (a run for new extracts, once their sizes have stopped changing), the run-failure
 sensor (alerts), and the sensor that marks killed `kpo run`s failed so that they do not block the run
 queue. Files are recognised by content hash, the same identity landing uses, so a file is never run twice
-and a re-dropped extract starts nothing."""
+and a re-dropped extract starts nothing. A run lands every extract waiting in the inbox, so the extracts
+found ready in one tick start one run (a month's 40 files dropped together used to queue 40 runs, each
+but the first landing nothing and publishing again), and none while a queued run will land them anyway."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -29,12 +32,12 @@ def _waiting_files(settings: Settings, plugins: tuple[Plugin, ...]) -> dict[Path
 def inbox_sensor(settings: Settings, plugins: tuple[Plugin, ...], job: dg.JobDefinition | object,
                  clock=time.time) -> dg.SensorDefinition:
     @dg.sensor(name="kpo_inbox", job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Starts a run for each new extract in the inbox once its size has been stable for "
-                           "KPO_SENSOR_STABLE_SECONDS and it has rested KPO_INBOX_MIN_AGE_SECONDS; run key = "
-                           "content hash.")
+               description="Starts a run for the new extracts in the inbox once each one's size has been stable for "
+                           "KPO_SENSOR_STABLE_SECONDS and it has rested KPO_INBOX_MIN_AGE_SECONDS, unless a queued "
+                           "run will land them; run key = the content hash (of each, for several).")
     def _inbox(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
-        now, requests, still = clock(), [], {}
+        now, requests, still, ready = clock(), [], {}, []
         waiting = _waiting_files(settings, plugins)
         for path, (plugin, table) in sorted(waiting.items()):
             stat = path.stat()
@@ -51,9 +54,17 @@ def inbox_sensor(settings: Settings, plugins: tuple[Plugin, ...], job: dg.JobDef
             if sha in landed_hashes(settings, plugin, table):
                 context.log.info(f"{path.name}: already loaded (same content), not run again")
                 continue
+            ready.append((path, sha))
+        if ready and (queued := _queued_nightly_run(context.instance, job.name)):
+            context.log.info(f"{len(ready)} new extract(s): the queued run {queued[:8]} will land them")
+        elif ready:
+            hashes = sorted(sha for _, sha in ready)
+            key = hashes[0] if len(hashes) == 1 else hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+            names = sorted(path.name for path, _ in ready)
+            files = names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} more"
             load_date = dt.datetime.fromtimestamp(now, LONDON).date().isoformat()
-            requests.append(dg.RunRequest(run_key=sha, partition_key=load_date,
-                                          tags={"kpo/trigger": "inbox", "kpo/file": path.name}))
+            requests.append(dg.RunRequest(run_key=key, partition_key=load_date,
+                                          tags={"kpo/trigger": "inbox", "kpo/file": files}))
         # Files no run will load are named once in the daemon's log (and again whenever that list changes).
         unclaimed = unclaimed_inbox_files(settings, plugins, claimed=set(waiting))
         if unclaimed and unclaimed != seen.get(UNCLAIMED):
@@ -63,6 +74,17 @@ def inbox_sensor(settings: Settings, plugins: tuple[Plugin, ...], job: dg.JobDef
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(still))
 
     return _inbox
+
+
+def _queued_nightly_run(instance: dg.DagsterInstance, job_name: str) -> str | None:
+    """A nightly run waiting to start, which will land what is in the inbox then: not a backfill, which re-lands
+    archived extracts instead."""
+    waiting = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING]
+    for record in instance.get_run_records(dg.RunsFilter(job_name=job_name, statuses=waiting), limit=20):
+        tags = record.dagster_run.tags
+        if "dagster/backfill" not in tags and tags.get("kpo/reprocess") != "true":
+            return record.dagster_run.run_id
+    return None
 
 
 def failure_sensor(settings: Settings, job: dg.JobDefinition | object) -> dg.SensorDefinition:

@@ -98,6 +98,40 @@ def test_the_sensor_waits_for_a_stable_size_then_runs_once_per_content(settings)
     assert again.run_key == request.run_key  # same key: Dagster never starts a second run for it
 
 
+def test_extracts_ready_together_start_one_run_and_none_while_a_queued_run_will_land_them(settings):
+    """A run lands every extract in the inbox: a month's files dropped together start one run (one each queued
+    runs that landed nothing and published again), keyed by their contents; a queued nightly run takes them."""
+    import hashlib
+
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    clock = Clock()
+    sensor = inbox_sensor(settings, (HR,), JOB, clock=clock)
+    inbox = settings.inbox / "hr_recruitment"
+    inbox.mkdir(parents=True)
+    extracts = [drop(inbox / f"trac_vacancies_{n}.csv", EXTRACT + f"000000{n},Porter\n", clock) for n in (1, 2, 3)]
+    with dg.instance_for_test() as instance:
+        def tick_on(cursor):
+            result = sensor(dg.build_sensor_context(cursor=cursor, instance=instance))
+            return list(result.run_requests or []), result.cursor
+
+        _, cursor = tick_on(None)
+        clock.now += 60
+        # a nightly run waiting to start (the scheduled one, say); a backfill's would re-land the archive instead
+        instance.add_run(DagsterRun(job_name="kpo_nightly", run_id="backfill", status=dg.DagsterRunStatus.NOT_STARTED,
+                                    tags={"dagster/backfill": "b1"}))
+        assert len(tick_on(cursor)[0]) == 1
+        instance.add_run(DagsterRun(job_name="kpo_nightly", run_id="waiting", status=dg.DagsterRunStatus.NOT_STARTED))
+        requests, cursor = tick_on(cursor)
+        assert requests == []  # the waiting run will land all three
+        instance.delete_run("waiting")  # it started (and took the inbox as it then was), or was cancelled
+        clock.now += 30
+        [request], cursor = tick_on(cursor)
+    hashes = sorted(content_sha256(path) for path in extracts)
+    assert request.run_key == hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+    assert request.tags["kpo/file"] == "trac_vacancies_1.csv and 2 more"
+
+
 def test_the_sensor_skips_a_re_dropped_file(settings, tmp_path):
     clock = Clock()
     sensor = inbox_sensor(settings, (HR,), JOB, clock=clock)
