@@ -17,7 +17,7 @@ import dagster as dg
 
 from pipelines.alerts import Alert, raise_alert
 from pipelines.landing import content_sha256, inbox_files, landed_hashes, unclaimed_inbox_files
-from pipelines.runner import recover_killed_runs_unless_one_is_live
+from pipelines.runner import recover_killed_runs_unless_one_is_live, summarise
 from pipelines.settings import LONDON, Settings
 from plugins.contract import Plugin
 
@@ -95,8 +95,12 @@ def failure_sensor(settings: Settings, job: dg.JobDefinition | object) -> dg.Sen
     def _alert(context: dg.RunFailureSensorContext) -> None:
         run = context.dagster_run
         failed = [event.step_key for event in context.get_step_failure_events() if event.step_key]
-        raise_alert(settings, Alert(run_id=run.run_id, job=run.job_name, load_date=run.tags.get("dagster/partition"),
-                                    failed_steps=failed, message=context.failure_event.message or "run failed"))
+        load_date = run.tags.get("dagster/partition")
+        # what failed, as `kpo run` says it (the check, the file and lines, the refused publication's reasons);
+        # Dagster's own message only lists the failed steps
+        causes = summarise(context.instance, run.run_id, load_date or "").failures
+        raise_alert(settings, Alert(run_id=run.run_id, job=run.job_name, load_date=load_date, failed_steps=failed,
+                                    message="; ".join(causes) or context.failure_event.message or "run failed"))
 
     return _alert
 

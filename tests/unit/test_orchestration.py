@@ -211,6 +211,7 @@ def test_a_failed_run_raises_an_alert_everywhere(tmp_path, caplog):
     [alert] = alerts(settings.root)
     assert alert["run_id"] == result.run_id and alert["load_date"] == "2024-03-01"
     assert alert["failed_steps"] == ["breaks"]
+    assert "the warehouse is on fire" in alert["message"]  # the cause, as `kpo run` says it, not only the step
     assert Hook.received == [alert]
     assert any("failed" in r.message for r in caplog.records if r.name == "kpo.alerts")
 
