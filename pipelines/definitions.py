@@ -54,7 +54,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=checks,
         jobs=[nightly],
         schedules=[nightly_schedule(nightly)],
-        sensors=[inbox_sensor(settings, plugins, nightly), failure_sensor(settings, nightly),
+        sensors=[inbox_sensor(settings, plugins, nightly), failure_sensor(settings),
                  killed_run_sensor(settings)],
         resources={"dbt": dbt_resource(settings)},
     )

@@ -87,11 +87,12 @@ def _queued_nightly_run(instance: dg.DagsterInstance, job_name: str) -> str | No
     return None
 
 
-def failure_sensor(settings: Settings, job: dg.JobDefinition | object) -> dg.SensorDefinition:
-    @dg.run_failure_sensor(name="kpo_run_failure_alert", monitored_jobs=[job],
-                           default_status=dg.DefaultSensorStatus.RUNNING,
+def failure_sensor(settings: Settings) -> dg.SensorDefinition:
+    # Every job of the code location, not only the nightly one: a run launched from the UI on part of the asset
+    # graph, or an asset backfill, runs as Dagster's implicit asset job, and its failures alert too.
+    @dg.run_failure_sensor(name="kpo_run_failure_alert", default_status=dg.DefaultSensorStatus.RUNNING,
                            description="Writes an alert (log, published/alerts.jsonl, optional webhook) for each "
-                                       "failed nightly run.")
+                                       "failed run.")
     def _alert(context: dg.RunFailureSensorContext) -> None:
         run = context.dagster_run
         failed = [event.step_key for event in context.get_step_failure_events() if event.step_key]

@@ -198,7 +198,7 @@ def test_a_failed_run_raises_an_alert_everywhere(tmp_path, caplog):
     def nightly() -> None:
         breaks()
 
-    sensor = failure_sensor(settings, nightly)
+    sensor = failure_sensor(settings)
     with dg.instance_for_test() as instance:
         result = nightly.execute_in_process(instance=instance, raise_on_error=False,
                                             tags={"dagster/partition": "2024-03-01"})
