@@ -6,6 +6,7 @@ the landing assets; models are grouped by the plugin that owns them (or by layer
 
 
 import json
+import os
 import sys
 from collections.abc import Mapping
 from importlib import metadata
@@ -137,9 +138,38 @@ def failed_nodes(target: Path) -> list[str]:
     return lines or ["see the run log"]
 
 
+# dbt started by a run dies with the run's process. Killed (the OOM killer, a SIGKILL), a run worker would
+# otherwise leave its dbt build running, orphaned, and still writing the build warehouse that the retry or the
+# next run needs. Linux's parent-death signal does it; subprocess.Popen, which dagster-dbt calls, offers no
+# hook for it, so dbt is started through this small launcher (written beside the assembled project).
+DBT_LAUNCHER = """#!{python}
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the run
+except (OSError, AttributeError):
+    pass  # not Linux: dbt runs as before
+if os.getppid() == 1:  # the run died before the line above took effect
+    sys.exit(1)
+os.execv({dbt!r}, [{dbt!r}, *sys.argv[1:]])
+"""
+
+
+def dbt_launcher(settings: Settings) -> Path:
+    """The executable dagster-dbt starts for dbt: dbt itself, set to die with the process that started it."""
+    launcher = settings.dbt_build_dir / "kpo-dbt"
+    text = DBT_LAUNCHER.format(python=sys.executable, dbt=str(Path(sys.executable).parent / "dbt"))
+    if not launcher.exists() or launcher.read_text() != text:
+        launcher.parent.mkdir(parents=True, exist_ok=True)
+        tmp = launcher.with_name(f".{launcher.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.chmod(0o755)
+        os.replace(tmp, launcher)
+    return launcher
+
+
 def dbt_resource(settings: Settings) -> DbtCliResource:
     return KpoDbtCliResource(project_dir=str(settings.dbt_build_dir), profiles_dir=str(settings.dbt_project_dir),
-                             dbt_executable=str(Path(sys.executable).parent / "dbt"))
+                             dbt_executable=str(dbt_launcher(settings)))
 
 
 def published_models(manifest: dict, tag: str = "published") -> list[str]:
