@@ -166,10 +166,12 @@ def _loads_rejected(summary: RunSummary, evaluation: dg.AssetCheckEvaluation) ->
 def _step_failed(summary: RunSummary, step_key: str, data: object) -> None:
     error = getattr(data, "error", None)
     user = getattr(data, "user_failure_data", None)
-    message = (user.description if user and user.description else None) or (error.message if error else "failed")
-    if error is not None and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause is not None \
-            and not (user and user.description):
+    if user and user.description:
+        message = user.description
+    elif error is not None and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause is not None:
         message = error.cause.message  # Dagster's wrapper says only "Error occurred while executing op": its cause
+    else:
+        message = error.message if error else "failed"
     if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
         # Dagster names the failed blocking checks on the lines after its own ("N blocking asset check(s) failed
         # with ERROR severity:"), one asset a line: `asset: check,check`. Each is said with its own result.

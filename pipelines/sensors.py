@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.alerts import Alert, raise_alert
+from pipelines.ingest import reprocessing
 from pipelines.landing import content_sha256, inbox_files, landed_hashes, unclaimed_inbox_files
 from pipelines.runner import recover_killed_runs_unless_one_is_live, summarise
 from pipelines.settings import LONDON, Settings
@@ -81,8 +82,7 @@ def _queued_nightly_run(instance: dg.DagsterInstance, job_name: str) -> str | No
     archived extracts instead."""
     waiting = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING]
     for record in instance.get_run_records(dg.RunsFilter(job_name=job_name, statuses=waiting), limit=20):
-        tags = record.dagster_run.tags
-        if "dagster/backfill" not in tags and tags.get("kpo/reprocess") != "true":
+        if not reprocessing(record.dagster_run.tags):
             return record.dagster_run.run_id
     return None
 
