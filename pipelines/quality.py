@@ -4,9 +4,10 @@ Landing checks validate every load not yet audited — this run's, and any a kil
 in bounded batches straight from the landed Parquet, before dbt may read them: together, and when that
 fails, each on its own. Passing loads are marked audited in their load record; a load that fails the suite
 on its own is rejected — moved out of landing into quarantine — so it cannot reach a later publication
-either, and the check fails. Model checks validate the
-built tables in the warehouse before `publication` may copy them. dbt's own tests run inside
-`dbt build` and reach Dagster as checks through dagster-dbt. Identifier quality (missing or invalid
+either, and the check fails. A backfill re-lands a rejected extract too (the suite may have been put right);
+rejected again, its rejection stands and is a warning, so the date's other extracts still publish.
+Model checks validate the built tables in the warehouse before `publication` may copy them. dbt's own
+tests run inside `dbt build` and reach Dagster as checks through dagster-dbt. Identifier quality (missing or invalid
 NHS numbers) is a warning-level check: those rows still count, with a null pseudonym.
 """
 
@@ -52,15 +53,23 @@ def mark_audited(files: list[Path], run_id: str) -> None:
         os.replace(tmp, record_path)
 
 
+def rejection_reason(settings: Settings, plugin: Plugin, table: Table, parquet: Path) -> Path:
+    """Where the reason a landed load (`load_date=D/<sha256>.parquet`) was rejected is kept, beside the load."""
+    return (settings.quarantine / plugin.name / table.name / "rejected-loads" / parquet.parent.name
+            / f"{parquet.stem}.reason.txt")
+
+
 def reject_loads(settings: Settings, plugin: Plugin, table: Table, files: list[Path], reason: str) -> list[str]:
-    """Move failed loads out of landing (Parquet and load record), with the reason beside them."""
+    """Move failed loads out of landing (Parquet and load record), with the reason beside them. A load rejected
+    before (a backfill re-landed it) keeps its first reason, with this one added under it."""
     moved = []
     for parquet in files:
-        rejected = settings.quarantine / plugin.name / table.name / "rejected-loads" / parquet.parent.name
-        rejected.mkdir(parents=True, exist_ok=True)
+        reason_file = rejection_reason(settings, plugin, table, parquet)
+        reason_file.parent.mkdir(parents=True, exist_ok=True)
         for companion in (parquet, parquet.with_suffix(".load.json")):
-            shutil.move(companion, rejected / companion.name)
-        (rejected / f"{parquet.stem}.reason.txt").write_text(reason + "\n")
+            shutil.move(companion, reason_file.parent / companion.name)
+        with reason_file.open("a") as handle:
+            handle.write(reason + "\n")
         moved.append(parquet.name)
     return moved
 
@@ -97,23 +106,36 @@ def landing_check(settings: Settings, plugin: Plugin, table: Table, suite: gx_su
             summary += " by each load on its own (together they failed: a record in two extracts, say)"
         metadata = {"suite": suite.path.name, "load_date": load_date_of(context), "files": len(files),
                     "rows": overall.rows, "summary": summary}
+        # A load rejected before, re-landed by a backfill of its date and failing again, is no news: its rejection
+        # stands, and is a warning. Were it an error, every backfill of that date would fail on it for ever, and the
+        # date's other extracts (the reason to backfill) could never be published.
+        standing = {parquet for parquet in failed if rejection_reason(settings, plugin, table, parquet).exists()}
         if failed:
             rejected = []
             for parquet, result in failed.items():
                 record = _record(parquet)
-                reject_loads(settings, plugin, table, [parquet], f"{suite.name}: {result.summary()}")
+                reason = f"{suite.name}: {result.summary()}"
+                if parquet in standing:
+                    reason = f"rejected again by run {context.run.run_id} on {settings.today()}: {reason}"
+                reject_loads(settings, plugin, table, [parquet], reason)
                 rejected.append({"source_file": record["source_file"], "content_sha256": record["content_sha256"],
                                  "run_id": record.get("run_id", ""), "rows_landed": record["rows_landed"],
-                                 "summary": result.summary()})
+                                 "summary": result.summary(), "rejected_before": parquet in standing})
             metadata["rejected_loads"] = dg.MetadataValue.json(rejected)
-            summary = "; ".join(f"{load['source_file']}: {load['summary']}" for load in rejected)
+            summary = "; ".join(f"{load['source_file']}: "
+                                f"{'still rejected, as before: ' if load['rejected_before'] else ''}{load['summary']}"
+                                for load in rejected)
             if len(files) > len(failed):
                 summary += f" ({len(files) - len(failed)} other load(s) passed and stay landed)"
             dates = sorted(landed_load_date(parquet) for parquet in failed)
             summary += (f". A rejected extract stays archived: if the suite, not the extract, was wrong, put the suite "
                         f"right and land it again with `kpo backfill --start {dates[0]} --end {dates[-1]}`")
+            if set(failed) == standing:
+                summary += " (a rejection that stands does not block the publication)"
             metadata["summary"] = summary
-        return dg.AssetCheckResult(passed=not failed, metadata=metadata, description=f"{suite.name}: {summary}")
+        severity = dg.AssetCheckSeverity.WARN if failed and set(failed) == standing else dg.AssetCheckSeverity.ERROR
+        return dg.AssetCheckResult(passed=not failed, severity=severity, metadata=metadata,
+                                   description=f"{suite.name}: {summary}")
 
     return _check
 

@@ -170,7 +170,7 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
         with (home / "inbox" / "hr_recruitment" / name).open("w", newline="") as handle:
             csv.writer(handle).writerows([header, *rows])
     (home / "inbox" / "hr_recruitment" / "trac_vacancies_notes.txt").write_text("not an extract")
-    result = kpo(home, "run")
+    result = kpo(home, "run", "--date", "2026-01-05")  # a date of its own, for the backfill below
     assert result.returncode == 1
     assert "gx_vacancies" in result.stdout and "expect_column_values_to_be_unique(vacancy_id)" in result.stdout
     assert "1 file(s) in the inbox that no run will load" in result.stdout
@@ -199,6 +199,23 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
     # the run's summary counts the rejected load as rejected, not landed: two files and 15 rows landed
     [line] = [line for line in result.stdout.splitlines() if line.startswith("│ hr_recruitment/vacancies ")]
     assert [cell.strip() for cell in line.split("│")[2:7]] == ["2", "0", "1", "15", "0"]
+
+    # A backfill of the date re-lands the rejected extract with the others (the suite may have been put right).
+    # Rejected again, its rejection stands: a warning, not a failure, or every backfill of the date would fail.
+    backfill = kpo(home, "backfill", "--start", "2026-01-05", "--end", "2026-01-05")
+    assert backfill.returncode == 0, backfill.stdout[-3000:] + backfill.stderr[-3000:]
+    assert "WARN landing/hr_recruitment/vacancies gx_vacancies: " in backfill.stdout
+    assert "trac_vacancies_dup.csv: still rejected, as before: expect_column_values_to_be_unique(vacancy_id) " \
+           "failed" in backfill.stdout
+    assert "published " in backfill.stdout and tree_digest(home / "published") != before
+    assert len(alerts(home)) == 1  # no new alert
+    quarantined = home / "quarantine" / "hr_recruitment" / "vacancies" / "rejected-loads"
+    assert [p.name for p in quarantined.rglob("*.parquet")] == [rejected[0].name]
+    first, again = reason.splitlines()[0], rejected[0].with_suffix(".reason.txt").read_text().splitlines()
+    assert again[0] == first and again[1].startswith("rejected again by run ") and "vacancy_id" in again[1]
+    day = home / "landing" / "hr_recruitment" / "vacancies" / "load_date=2026-01-05"
+    relanded = {p.name for p in day.glob("*.parquet")}
+    assert relanded == {name for name, record in landed.items() if "_fix_" in record["source_file"]}
 
 
 PUBLICATION_ALONE = """
