@@ -3,15 +3,18 @@
 Landing never touches the warehouse, so these assets run in parallel and sit outside the
 `warehouse` pool. A file that cannot be loaded at all is moved to quarantine/<plugin>/rejected with
 its reason and fails the asset (so the run fails and nothing is published); its good siblings stay
-landed for the next run. A backfill of a date re-lands that date's archived extracts instead.
+landed for the next run. A backfill of a date re-lands that date's archived extracts instead; of a date
+with none (a UI backfill over a range), it materialises nothing, so the build, checks and publication
+downstream are skipped: there is nothing to rebuild and the publication stays as it is.
 """
 
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 
-from pipelines.landing import FileLoad, declaration_drift, land_inbox, reland_archive
+from pipelines.landing import FileLoad, archived_on, declaration_drift, land_inbox, reland_archive
 from pipelines.settings import LONDON, Settings
 from plugins.contract import Plugin, Table
 
@@ -50,10 +53,16 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
         kinds={"parquet", "python"}, tags={"kpo/plugin": plugin.name},
         metadata={"plugin": plugin.name, "origin": plugin.origin, "file_pattern": table.file_pattern,
                   "primary_key": list(table.primary_key)},
-        retry_policy=dg.RetryPolicy(max_retries=1, delay=5),
+        retry_policy=dg.RetryPolicy(max_retries=1, delay=5), output_required=False,
     )
-    def _landing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def _landing(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         load_date = dt.date.fromisoformat(context.partition_key)
+        if reprocessing(context.run.tags) and not archived_on(settings, load_date):
+            # Every landing step of the run sees the same archive, so none materialises and Dagster skips every
+            # step downstream. A date with extracts of another source only materialises with no loads.
+            context.log.info(f"load date {load_date}: nothing was archived that day, nothing to re-land; "
+                             "nothing is rebuilt or published")
+            return
         if reprocessing(context.run.tags):
             loads = reland_archive(settings, plugin, table, load_date, context.run.run_id)
         else:
@@ -80,7 +89,7 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
         if drift is not None:
             context.log.warning(str(drift))
             metadata["warnings"] = dg.MetadataValue.json([str(drift)])
-        return dg.MaterializeResult(metadata=metadata)
+        yield dg.MaterializeResult(metadata=metadata)  # yielded: a step that may materialise nothing (see above)
 
     return _landing
 

@@ -76,6 +76,12 @@ class FileLoad:
         return asdict(self)
 
 
+def archived_on(settings: Settings, load_date: dt.date) -> bool:
+    """Whether any extract of any source was archived under `load_date`: a backfill of a date with none has
+    nothing to re-land, and rebuilds and publishes nothing."""
+    return any(folder.is_dir() for folder in settings.archive.glob(f"*/load_date={load_date.isoformat()}"))
+
+
 def reland_archive(settings: Settings, plugin: Plugin, table: Table, load_date: dt.date,
                    run_id: str = "") -> list[FileLoad]:
     """Backfill a load date: land again every archived extract of that date (e.g. after a plugin fix).

@@ -250,3 +250,36 @@ def test_the_publication_run_alone_refuses_what_no_check_of_its_run_judged(demo_
     assert "publication refused: " in failure
     assert "landing/hr_recruitment/vacancies gx_vacancies: not evaluated" in failure
     assert tree_digest(home / "published") == before
+
+
+UI_BACKFILL_OF_AN_EMPTY_DATE = """
+import json
+import dagster as dg
+from pipelines.definitions import NIGHTLY_JOB, build_definitions
+from pipelines.runner import prepare_instance
+from pipelines.settings import load_settings
+
+settings = load_settings()
+with prepare_instance(settings) as instance:
+    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
+    result = job.execute_in_process(instance=instance, partition_key="2021-01-04", raise_on_error=False,
+                                    tags={"dagster/backfill": "uibackfl"})
+    started = [event.step_key for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_START]
+print(json.dumps({"success": result.success, "started": started}))
+"""
+
+
+def test_a_ui_backfill_of_a_date_with_nothing_archived_rebuilds_and_publishes_nothing(demo_home, tmp_path):
+    """A partition backfill in the UI runs each date of its range as the nightly job, tagged as a backfill. A date
+    with no archived extract has nothing to re-land: only the landing steps run, and they materialise nothing."""
+    home = copy_home(demo_home, tmp_path / "home")
+    assert not list((home / "archive").glob("*/load_date=2021-01-04"))
+    before = tree_digest(home / "published")
+    result = subprocess.run([str(BIN / "python"), "-c", UI_BACKFILL_OF_AN_EMPTY_DATE], capture_output=True, text=True,
+                            cwd=REPO_ROOT, env={**os.environ, "KPO_HOME": str(home)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.splitlines()[-1])
+    assert outcome["success"] is True
+    landing_steps = {f"landing__{p.name}__{t.name}" for p in registry.discover() for t in p.tables}
+    assert set(outcome["started"]) == landing_steps
+    assert tree_digest(home / "published") == before

@@ -272,6 +272,39 @@ def test_a_transient_landing_failure_is_retried_and_a_rejected_extract_is_not(se
     assert list((settings.quarantine / "hr_recruitment" / "rejected").iterdir())
 
 
+def test_a_backfill_of_a_date_with_nothing_archived_skips_the_build_and_publication(settings):
+    """A UI backfill over a range runs every date, archived extracts or none. A date with none materialises no
+    landing, so Dagster skips what depends on it (the build, checks and publication: `built` stands in for
+    them here). A date with another source's extracts re-lands them: this table lands nothing, and says so."""
+    from pipelines import ingest
+
+    built = []
+
+    @dg.asset(deps=[ingest.landing_key(HR, HR.table("vacancies"))])
+    def downstream() -> None:
+        built.append(True)
+
+    landing = ingest.landing_asset(settings, HR, HR.table("vacancies"))
+    (settings.archive / "ed_attendances" / "load_date=2024-03-02").mkdir(parents=True)
+
+    def backfill(day: str) -> dg.ExecuteInProcessResult:
+        with dg.instance_for_test() as instance:
+            return dg.materialize([landing, downstream], partition_key=day, instance=instance,
+                                  tags={"dagster/backfill": "abcdefgh"})
+
+    nothing = backfill("2024-03-01")
+    assert nothing.success and not nothing.get_asset_materialization_events() and built == []
+    skipped = [e.step_key for e in nothing.all_events if e.event_type == dg.DagsterEventType.STEP_SKIPPED]
+    assert skipped == ["downstream"]
+    other = backfill("2024-03-02")
+    [landed] = [e for e in other.get_asset_materialization_events() if e.asset_key.path[0] == "landing"]
+    assert landed.materialization.metadata["files_landed"].value == 0 and built == [True]
+    # a nightly run of that first date loads the inbox (empty here) and builds as always
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([landing, downstream], partition_key="2024-03-01", instance=instance).success
+    assert built == [True, True]
+
+
 def test_the_instance_kpo_prepares_retries_a_crashed_run_once_and_runs_one_at_a_time(settings, monkeypatch):
     """dagster.yaml as the daemon reads it: a run whose process died is re-executed once, a run that failed (a
     check, a rejected extract) is not, launched runs queue one at a time, every warehouse writer shares one
