@@ -31,10 +31,15 @@ class Alert:
         return asdict(self)
 
 
-def already_raised(settings: Settings, run_id: str) -> bool:
+def read_alerts(settings: Settings) -> list[Alert]:
+    """Every alert raised, oldest first."""
     path = settings.alerts_file
-    return path.exists() and any(json.loads(line).get("run_id") == run_id
-                                 for line in path.read_text().splitlines() if line.strip())
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [Alert(**json.loads(line)) for line in lines if line.strip()]
+
+
+def already_raised(settings: Settings, run_id: str) -> bool:
+    return any(alert.run_id == run_id for alert in read_alerts(settings))
 
 
 def raise_alert(settings: Settings, alert: Alert, timeout: float = 10) -> str | None:

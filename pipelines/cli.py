@@ -54,19 +54,25 @@ def _load_date(command: str, date: dt.datetime | None) -> dt.date | None:
     return date.date()
 
 
-def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, reprocess: bool = False) -> int:
-    from pipelines.runner import AlreadyRunning, CannotStart, run_nightly
-    from pipelines.terminal import print_summary, stage_progress
+def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, reprocess: bool = False,
+         command: str = "run") -> int:
+    from pipelines.locking import AlreadyRunning, run_lock
 
     terminal = Console(file=sys.stdout)  # the real stdout: the runner redirects sys.stdout while the job runs
     try:
-        with stage_progress(terminal) as on_step:
-            summary = run_nightly(settings, load_date, full_refresh=full_refresh, on_step=on_step,
-                                  reprocess=reprocess)
+        # the lock first: a second run is refused before Dagster and the plugins are imported (seconds)
+        with run_lock(settings):
+            from pipelines.runner import CannotStart, run_nightly
+            from pipelines.terminal import print_summary, stage_progress
+
+            try:
+                with stage_progress(terminal) as on_step:
+                    summary = run_nightly(settings, load_date, full_refresh=full_refresh, on_step=on_step,
+                                          reprocess=reprocess, locked=True)
+            except CannotStart as exc:
+                _fail(command, str(exc), code=1)
     except AlreadyRunning as exc:
-        _fail("run", str(exc), code=3)
-    except CannotStart as exc:
-        _fail("run", str(exc), code=1)
+        _fail(command, str(exc), code=3)
     print_summary(terminal, summary, settings)
     return 0 if summary.success else 1
 
@@ -97,7 +103,7 @@ def backfill(start: Annotated[dt.datetime, typer.Option("--start", formats=["%Y-
              end: Annotated[dt.datetime, typer.Option("--end", formats=["%Y-%m-%d"], help="Last load date.")]):
     """Re-land the archived extracts of each load date in a range, rebuilding and publishing after each
     (also available as a partition backfill in the Dagster UI)."""
-    from plugins import registry
+    from pipelines.landing import archived_on
 
     if end < start:
         _fail("backfill", f"--end {end.date()} is before --start {start.date()}: give the earlier load date as "
@@ -105,9 +111,9 @@ def backfill(start: Annotated[dt.datetime, typer.Option("--start", formats=["%Y-
     first, last = _load_date("backfill", start), _load_date("backfill", end)
     settings, day, failures = load_settings(), first, 0
     while day <= last:
-        if any((settings.archive / p.name / f"load_date={day}").is_dir() for p in registry.discover()):
+        if archived_on(settings, day):
             console.print(f"backfilling load date {day}")
-            failures += _run(settings, day, full_refresh=False, reprocess=True) != 0
+            failures += _run(settings, day, full_refresh=False, reprocess=True, command="backfill") != 0
         else:
             console.print(f"load date {day}: nothing was archived that day, nothing to re-land")
         day += dt.timedelta(days=1)
@@ -159,22 +165,25 @@ def spc(input: Annotated[Path, typer.Option("--input", help="CSV: period, value[
 
 @publish_app.command("status")
 def publish_status():
-    """List kept publications: id, time, checks, row counts; the served one is marked."""
+    """List kept publications: id, load date, time, checks, row counts; the served one is marked. Then any run
+    that failed since the newest (from the alerts)."""
     from pipelines import publication
+    from pipelines.alerts import read_alerts
 
     settings = load_settings()
     serving = publication.current_id(settings)
     kept = publication.list_publications(settings)
     # Two tables that fit 80 columns: the publications (the id whole, for `kpo publish rollback ID`), then the
     # rows of each published table, a column per publication by its number in the first.
-    table = Table("#", "", "publication", "published at", "checks passed / warnings / failed", "rows")
-    table.columns[2].no_wrap = True
+    table = Table("#", "", "publication", "load date", "published (UTC)", "checks",
+                  caption="checks: passed / warnings / failed; * the publication served")
+    for column in table.columns[2:5]:
+        column.no_wrap = True
     counts = [item.manifest.get("tables", {}) for item in kept]
-    for number, (item, tables) in enumerate(zip(kept, counts, strict=True), start=1):
+    for number, item in enumerate(kept, start=1):
         checks = "/".join(str(count) for count in publication.check_counts(item.manifest.get("checks", [])))
         table.add_row(str(number), "*" if item.publication_id == serving else "", item.publication_id,
-                      item.manifest.get("published_at", "")[:16].replace("T", " "), checks,
-                      f"{sum(tables.values()):,} in {len(tables)} tables")
+                      item.manifest.get("load_date") or "", f"{item.published_at:%Y-%m-%d %H:%M}", checks)
     console.print(table)
     if kept:
         rows = Table("rows per table", *(str(number) for number in range(1, len(kept) + 1)))
@@ -182,9 +191,22 @@ def publish_status():
             column.justify = "right"
         for name in sorted({name for tables in counts for name in tables}):
             rows.add_row(name, *(f"{tables[name]:,}" if name in tables else "-" for tables in counts))
+        rows.add_section()
+        rows.add_row("total", *(f"{sum(tables.values()):,}" for tables in counts))
         console.print(rows)
     if serving is None:
         console.print("nothing is published yet")
+    # Runs that failed publish nothing, so the list above cannot show them: a night that failed leaves the last
+    # publication served, and this says so.
+    failed = [alert for alert in read_alerts(settings)
+              if not kept or dt.datetime.fromisoformat(alert.raised_at) > kept[0].published_at]
+    if failed:
+        latest = failed[-1]
+        message = latest.message if len(latest.message) <= 300 else latest.message[:299] + "…"
+        console.print(f"[red]{len(failed)} run(s) failed since the newest publication, so published nothing; the "
+                      f"latest, at {latest.raised_at[:16].replace('T', ' ')} UTC (run {latest.run_id[:8]}, load date "
+                      f"{latest.load_date or 'unknown'}): {escape(message)}[/red]", soft_wrap=True, highlight=False)
+        console.print(f"  alerts: {settings.alerts_file}", soft_wrap=True, highlight=False)
 
 
 @publish_app.command("rollback")

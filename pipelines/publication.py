@@ -42,6 +42,13 @@ class Publication:
     path: Path
     manifest: dict
 
+    @property
+    def published_at(self) -> dt.datetime:
+        """When it was published: its manifest's time, else the time its id begins with (UTC)."""
+        if "published_at" in self.manifest:
+            return dt.datetime.fromisoformat(self.manifest["published_at"])
+        return dt.datetime.strptime(self.publication_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+
 
 def check_counts(checks: list[dict]) -> tuple[int, int, int]:
     """Passed, warnings, failed: a check at WARN severity that did not pass is a warning (it never blocks a

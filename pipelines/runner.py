@@ -1,8 +1,8 @@
 """Run the nightly job in-process, one at a time, and summarise what happened from its event log.
 
 `kpo run` and `kpo demo` both come here, so the CLI executes exactly the job the Dagster UI and
-schedules run. A second `kpo run` while one holds the lock exits at once (fcntl lock: the kernel
-releases it when the holder dies, even by SIGKILL, so a crash never leaves a stale lock).
+schedules run. A second `kpo run` while one holds the lock exits at once (pipelines.locking), as does one while
+the Dagster daemon has a run queued or going.
 """
 
 from __future__ import annotations
@@ -10,50 +10,22 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import os
 import shutil
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
 
 from pipelines.alerts import Alert, plugin_model_paths, raise_alert, raise_start_failure
+from pipelines.locking import AlreadyRunning, run_lock
 from pipelines.settings import REPO_ROOT, Settings
-
-
-class AlreadyRunning(RuntimeError):
-    """Another kpo run holds the lock on this KPO_HOME."""
 
 
 class CannotStart(RuntimeError):
     """The nightly job could not be built (a plugin, its suites or its models): nothing ran, an alert was raised."""
-
-
-@contextmanager
-def run_lock(settings: Settings) -> Iterator[None]:
-    settings.run_lock.parent.mkdir(parents=True, exist_ok=True)
-    handle = settings.run_lock.open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "unknown"
-        handle.close()
-        raise AlreadyRunning(f"another kpo run is in progress on {settings.root} ({holder}); "
-                             "wait for it to finish") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()} since {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%SZ}")
-    handle.flush()
-    try:
-        yield
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
 
 
 def prepare_instance(settings: Settings) -> dg.DagsterInstance:
@@ -252,26 +224,38 @@ def recover_killed_runs_unless_one_is_live(settings: Settings, instance: dg.Dags
         return recover_killed_runs(settings, instance)  # closing the handle releases the lock
 
 
-def daemon_runs_in_progress(instance: dg.DagsterInstance) -> list[str]:
-    """Runs the Dagster daemon launched (schedule, sensor, UI) that are still going."""
+def daemon_runs_in_progress(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    """Runs the Dagster daemon launched (schedule, sensor, UI) that are queued or still going."""
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS))
-    return [run.run_id for run in runs if run.tags.get("kpo/trigger") != "cli"]
+    return [run for run in runs if run.tags.get("kpo/trigger") != "cli"]
+
+
+def daemon_busy_message(runs: list[dg.DagsterRun]) -> str:
+    """Why `kpo run` refuses while the daemon has `runs`: going, or only waiting in its queue."""
+    going = [run for run in runs if run.status in (dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING)]
+    run = (going or runs)[0]
+    what = f"{run.job_name} run {run.run_id[:8]} (load date {run.tags.get('dagster/partition', 'unknown')})"
+    if going:
+        return f"the Dagster daemon's {what} is in progress; wait for it to finish"
+    return (f"the Dagster daemon's {what} is queued and will start when the run queue allows; wait for it to "
+            "finish, or cancel it in the Dagster UI")
 
 
 def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refresh: bool = False,
-                on_step: Callable[[str, str], None] | None = None, reprocess: bool = False) -> RunSummary:
+                on_step: Callable[[str, str], None] | None = None, reprocess: bool = False,
+                locked: bool = False) -> RunSummary:
     """Load the inbox for `load_date` (default today, London), build, check, publish. With `reprocess`,
-    re-land that date's archived extracts instead of the inbox (a backfill)."""
+    re-land that date's archived extracts instead of the inbox (a backfill). The run lock is taken here, unless
+    the caller holds it already (`locked`: `kpo run` takes it before importing Dagster, to refuse at once)."""
     from pipelines.definitions import NIGHTLY_JOB, build_definitions
     from pipelines.landing import unclaimed_inbox_files
     from plugins import registry
 
     load_date = load_date or settings.today()
-    with run_lock(settings), prepare_instance(settings) as instance:
+    with contextlib.nullcontext() if locked else run_lock(settings), prepare_instance(settings) as instance:
         recover_killed_runs(settings, instance)
         if busy := daemon_runs_in_progress(instance):
-            raise AlreadyRunning(f"a run launched by the Dagster daemon is in progress ({busy[0][:8]}); "
-                                 "wait for it to finish")
+            raise AlreadyRunning(daemon_busy_message(busy))
         run_id = str(uuid.uuid4())
         log_path = settings.root / "logs" / f"run-{run_id}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -90,11 +90,11 @@ def test_killed_runs_never_reach_bi_users_and_the_next_run_recovers(tmp_path):
         marker.unlink(missing_ok=True)
         run = start_run(home, fault=point)
         wait_for(marker, run)
-        if point == "ingest":  # while one run holds the lock, a second refuses at once
+        if point == "ingest":  # while one run holds the lock, a second refuses at once, before importing Dagster
             started = time.monotonic()
             second = kpo(home, "run", timeout=120)
             assert second.returncode == 3 and "another kpo run is in progress" in second.stderr
-            assert time.monotonic() - started < 60
+            assert time.monotonic() - started < 10
         if point == "dbt_build":  # the run's own process alone (the OOM killer's way): dbt must not outlive it
             dbt = int(marker.read_text())  # the pause is in a dbt Python model: dbt's process wrote the marker
             os.kill(run.pid, signal.SIGKILL)

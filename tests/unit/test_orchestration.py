@@ -344,7 +344,7 @@ def test_the_daemon_marks_a_killed_kpo_run_failed_once_no_kpo_run_holds_the_lock
     """A `kpo run` killed outside the daemon stays 'started' in the instance; the run queue (one at a time)
     would keep every scheduled run waiting behind it. The sensor marks it failed, but never while a `kpo run`
     holds the lock (its run is alive), and never a run the daemon launched (Dagster's code server watches those)."""
-    from pipelines.runner import run_lock
+    from pipelines.locking import run_lock
 
     sensor = killed_run_sensor(settings)
     with dg.instance_for_test() as instance:
@@ -363,6 +363,30 @@ def test_the_daemon_marks_a_killed_kpo_run_failed_once_no_kpo_run_holds_the_lock
     [alert] = alerts(settings.root)
     assert alert["run_id"] == killed.run_id and "died" in alert["message"]  # as for any failed run
     assert statuses == {"killed": dg.DagsterRunStatus.FAILURE, "scheduled": dg.DagsterRunStatus.STARTED}
+
+
+def test_kpo_run_refuses_while_the_daemon_has_a_run_saying_whether_it_is_going_or_queued():
+    """One nightly run at a time: `kpo run` refuses while a run the daemon launched is going, and says so; one only
+    waiting in the queue is called queued, not in progress (it may wait for hours behind the queue's limit)."""
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from pipelines.runner import daemon_busy_message, daemon_runs_in_progress
+
+    with dg.instance_for_test() as instance:
+        instance.create_run_for_job(tiny, status=dg.DagsterRunStatus.STARTED, tags={"kpo/trigger": "cli"})
+        assert daemon_runs_in_progress(instance) == []  # a `kpo run`'s own: the run lock decides those
+        # waiting in the queue (QUEUED needs a code location behind it; NOT_STARTED waits alike)
+        instance.add_run(DagsterRun(job_name="kpo_nightly", run_id="a1b2c3d4-queued",
+                                    status=dg.DagsterRunStatus.NOT_STARTED,
+                                    tags={"dagster/partition": "2024-03-01"}))
+        message = daemon_busy_message(daemon_runs_in_progress(instance))
+        assert message == ("the Dagster daemon's kpo_nightly run a1b2c3d4 (load date 2024-03-01) is queued and will "
+                           "start when the run queue allows; wait for it to finish, or cancel it in the Dagster UI")
+        going = instance.create_run_for_job(tiny, status=dg.DagsterRunStatus.STARTED,
+                                            tags={"kpo/trigger": "sensor"})
+        message = daemon_busy_message(daemon_runs_in_progress(instance))
+    assert message == (f"the Dagster daemon's tiny run {going.run_id[:8]} (load date unknown) is in progress; wait "
+                       "for it to finish")
 
 
 def test_a_failed_blocking_check_is_reported_by_its_result_not_by_dagsters_error():

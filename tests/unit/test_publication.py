@@ -124,7 +124,7 @@ def test_publish_status_counts_warnings_apart_from_failures(settings):
     publication.publish(settings, "20240101T000000Z-aaaa", ["mart_a"], {}, {"checks": checks})
     result = kpo(settings.root, "publish", "status")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "checks passed / warnings / failed" in result.stdout
+    assert "checks: passed / warnings / failed" in result.stdout
     [row] = [line for line in result.stdout.splitlines() if "20240101T000000Z-aaaa" in line]
     assert "2/2/1" in row
 
@@ -141,6 +141,29 @@ def test_publish_status_fits_80_columns_with_every_id_whole(settings):
     assert any("20240101T000000Z-aaaa" in line for line in lines)
     [mart] = [line for line in lines if line.startswith("│ mart_a ")]
     assert [cell.strip() for cell in mart.split("│")[1:-1]] == ["mart_a", "10", "10"]
+
+
+def test_publish_status_names_the_runs_that_failed_since_the_newest_publication(settings):
+    """A failed run publishes nothing, so the publications alone would hide it: the status says that the served
+    publication is older than the last night, and why, from the alerts every failed run raises."""
+    from pipelines.alerts import Alert, raise_alert
+
+    def alert(run_id: str, raised_at: str, message: str) -> None:
+        raise_alert(settings, Alert(run_id=run_id, job="kpo_nightly", load_date="2024-01-02", failed_steps=[],
+                                    message=message, raised_at=raised_at))
+
+    alert("before00-run", "2024-01-01T23:59:00+00:00", "an older failure, published over since")
+    publish(settings, "20240102T010000Z-aaaa")
+    quiet = kpo(settings.root, "publish", "status")
+    assert quiet.returncode == 0 and "failed since" not in quiet.stdout
+    alert("after001-run", "2024-01-02T02:00:00.5+00:00", "gx_vacancies: a bad extract")
+    alert("after002-run", "2024-01-03T02:00:00+00:00", "landing: " + "x" * 400)
+    status = kpo(settings.root, "publish", "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert ("2 run(s) failed since the newest publication, so published nothing; the latest, at 2024-01-03 02:00 "
+            "UTC (run after002, load date 2024-01-02): landing: xxx") in status.stdout
+    assert "x" * 300 not in status.stdout and "…" in status.stdout  # a long message is cut
+    assert str(settings.alerts_file) in status.stdout
 
 
 def test_a_publication_names_metrics_without_rows_and_metrics_that_leave_it(settings):
