@@ -59,6 +59,16 @@ def rejection_reason(settings: Settings, plugin: Plugin, table: Table, parquet: 
             / f"{parquet.stem}.reason.txt")
 
 
+def clear_rejections(settings: Settings, plugin: Plugin, table: Table, files: list[Path]) -> None:
+    """Loads that passed their suite now, once rejected (a backfill re-landed them after the suite was put
+    right): their rejection no longer stands, so a later rejection of the same load is news again."""
+    for parquet in files:
+        reason_file = rejection_reason(settings, plugin, table, parquet)
+        if reason_file.exists():
+            for companion in (parquet.name, parquet.with_suffix(".load.json").name, reason_file.name):
+                (reason_file.parent / companion).unlink(missing_ok=True)
+
+
 def reject_loads(settings: Settings, plugin: Plugin, table: Table, files: list[Path], reason: str) -> list[str]:
     """Move failed loads out of landing (Parquet and load record), with the reason beside them. A load rejected
     before (a backfill re-landed it) keeps its first reason, with this one added under it."""
@@ -100,7 +110,9 @@ def landing_check(settings: Settings, plugin: Plugin, table: Table, suite: gx_su
                 overall.absorb(result)
         elif not overall.success:
             failed = {files[0]: overall}
-        mark_audited([parquet for parquet in files if parquet not in failed], context.run.run_id)
+        passed = [parquet for parquet in files if parquet not in failed]
+        mark_audited(passed, context.run.run_id)
+        clear_rejections(settings, plugin, table, passed)
         summary = overall.summary()
         if alone and not failed:
             summary += " by each load on its own (together they failed: a record in two extracts, say)"
