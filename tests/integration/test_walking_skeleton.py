@@ -218,6 +218,14 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
     assert relanded == {name for name, record in landed.items() if "_fix_" in record["source_file"]}
 
 
+def dagster_script(home: Path, script: str) -> dict:
+    """Run `script` (Dagster driven as the UI or daemon would, printing a JSON line last) on `home`."""
+    result = subprocess.run([str(BIN / "python"), "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
+                            env={**os.environ, "KPO_HOME": str(home)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
 PUBLICATION_ALONE = """
 import json
 import os
@@ -241,10 +249,7 @@ def test_the_publication_run_alone_refuses_what_no_check_of_its_run_judged(demo_
     step) plans few or no checks: the gate holds it to every check defined, so nothing unjudged reaches BI."""
     home = copy_home(demo_home, tmp_path / "home")
     before = tree_digest(home / "published")
-    result = subprocess.run([str(BIN / "python"), "-c", PUBLICATION_ALONE], capture_output=True, text=True,
-                            cwd=REPO_ROOT, env={**os.environ, "KPO_HOME": str(home)})
-    assert result.returncode == 0, result.stderr[-3000:]
-    outcome = json.loads(result.stdout.splitlines()[-1])
+    outcome = dagster_script(home, PUBLICATION_ALONE)
     assert outcome["success"] is False
     [failure] = outcome["failures"]
     assert "publication refused: " in failure
@@ -275,10 +280,7 @@ def test_a_ui_backfill_of_a_date_with_nothing_archived_rebuilds_and_publishes_no
     home = copy_home(demo_home, tmp_path / "home")
     assert not list((home / "archive").glob("*/load_date=2021-01-04"))
     before = tree_digest(home / "published")
-    result = subprocess.run([str(BIN / "python"), "-c", UI_BACKFILL_OF_AN_EMPTY_DATE], capture_output=True, text=True,
-                            cwd=REPO_ROOT, env={**os.environ, "KPO_HOME": str(home)})
-    assert result.returncode == 0, result.stderr[-3000:]
-    outcome = json.loads(result.stdout.splitlines()[-1])
+    outcome = dagster_script(home, UI_BACKFILL_OF_AN_EMPTY_DATE)
     assert outcome["success"] is True
     landing_steps = {f"landing__{p.name}__{t.name}" for p in registry.discover() for t in p.tables}
     assert set(outcome["started"]) == landing_steps
