@@ -3,14 +3,11 @@
 Landing never touches the warehouse, so these assets run in parallel and sit outside the
 `warehouse` pool. A file that cannot be loaded at all is moved to quarantine/<plugin>/rejected with
 its reason and fails the asset (so the run fails and nothing is published); its good siblings stay
-landed for the next run. A backfill of a date re-lands that date's archived extracts instead; of a date
-with none (a UI backfill over a range), it materialises nothing, so the build, checks and publication
-downstream are skipped: there is nothing to rebuild and the publication stays as it is.
+landed for the next run. A backfill of a date re-lands that date's archived extracts instead.
 """
 
 
 import datetime as dt
-from collections.abc import Iterator
 
 import dagster as dg
 
@@ -27,6 +24,14 @@ def reprocessing(tags: dict[str, str]) -> bool:
     """A backfill (from the UI, or `kpo backfill`) re-lands that date's archived extracts; a normal run
     loads the inbox."""
     return "dagster/backfill" in tags or tags.get("kpo/reprocess") == "true"
+
+
+def relanding_nothing(settings: Settings, tags: dict[str, str]) -> bool:
+    """A backfill of a load date that archived nothing (a UI backfill over a range holds such dates): there is
+    nothing to re-land, so nothing to rebuild in full and nothing new to publish. The run still goes through
+    every step, so every asset of the date has its status, as a Dagster asset backfill expects."""
+    day = tags.get("dagster/partition")
+    return reprocessing(tags) and day is not None and not archived_on(settings, dt.date.fromisoformat(day))
 
 
 def landing_key(plugin: Plugin, table: Table) -> dg.AssetKey:
@@ -53,16 +58,10 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
         kinds={"parquet", "python"}, tags={"kpo/plugin": plugin.name},
         metadata={"plugin": plugin.name, "origin": plugin.origin, "file_pattern": table.file_pattern,
                   "primary_key": list(table.primary_key)},
-        retry_policy=dg.RetryPolicy(max_retries=1, delay=5), output_required=False,
+        retry_policy=dg.RetryPolicy(max_retries=1, delay=5),
     )
-    def _landing(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+    def _landing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         load_date = dt.date.fromisoformat(context.partition_key)
-        if reprocessing(context.run.tags) and not archived_on(settings, load_date):
-            # Every landing step of the run sees the same archive, so none materialises and Dagster skips every
-            # step downstream. A date with extracts of another source only materialises with no loads.
-            context.log.info(f"load date {load_date}: nothing was archived that day, nothing to re-land; "
-                             "nothing is rebuilt or published")
-            return
         if reprocessing(context.run.tags):
             loads = reland_archive(settings, plugin, table, load_date, context.run.run_id)
         else:
@@ -89,7 +88,7 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
         if drift is not None:
             context.log.warning(str(drift))
             metadata["warnings"] = dg.MetadataValue.json([str(drift)])
-        yield dg.MaterializeResult(metadata=metadata)  # yielded: a step that may materialise nothing (see above)
+        return dg.MaterializeResult(metadata=metadata)
 
     return _landing
 

@@ -3,6 +3,7 @@
 Blocking checks stop downstream steps only inside the same run, and the checked tables are already
 written; so this step re-verifies, from the run's own event log, that every check defined was evaluated
 in this run (whatever the run selected) and that none at error severity failed — and only then publishes.
+A backfill of a load date that archived nothing re-landed nothing, and publishes nothing new.
 """
 
 
@@ -16,6 +17,7 @@ import dagster as dg
 
 from pipelines import gx_suites, publication
 from pipelines.catalogue import write_catalogue
+from pipelines.ingest import relanding_nothing
 from pipelines.report import build_report
 from pipelines.settings import Settings
 from plugins.contract import Plugin
@@ -82,6 +84,13 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
             reasons = [f"{o.asset} {o.check}: {o.description or 'failed'}" for o in failed]
             reasons += [f"{asset} {check}: not evaluated" for asset, check in sorted(missing)]
             raise dg.Failure(description="publication refused: " + "; ".join(reasons), allow_retries=False)
+        if relanding_nothing(settings, context.run.tags):
+            # Published again, it would be what is served, and push a real rollback target out of those kept.
+            served = publication.current_id(settings)
+            reason = (f"load date {context.run.tags['dagster/partition']}: nothing was archived that day, so this "
+                      f"backfill re-landed nothing; publication {served} stays served")
+            context.log.info(reason)
+            return dg.MaterializeResult(metadata={"republished": False, "served": str(served), "reason": reason})
         dbt_manifest = json.loads(manifest_path.read_text())
         publication_id = publication.new_publication_id(run_id)
         notes = publication.metric_notes(settings)

@@ -116,7 +116,7 @@ def _materialized(summary: RunSummary, materialization: dg.AssetMaterialization)
         summary.sources[key] = SourceSummary(key)  # a landing step materialises once: its loads say it all
         _add_loads(summary, metadata.get("loads") or [])
         summary.sources[key].warnings += metadata.get("warnings") or []  # the table's own (its landed loads')
-    elif path == ["publication"]:
+    elif path == ["publication"] and metadata.get("republished", True):
         summary.publication_id = str(metadata.get("publication_id"))
         summary.notes = list(metadata.get("notes") or [])
 

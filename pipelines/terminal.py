@@ -88,6 +88,8 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
         for name, label in (("report.html", "report"), ("docs/index.html", "catalogue")):
             if (settings.published / name).exists():
                 console.print(f"  {label + ':':<10} {settings.published / name}")
+    elif summary.success:  # a backfill of a date that archived nothing: nothing new to publish
+        console.print(f"nothing new to publish: the publication in {settings.published} is unchanged")
     else:
         console.print(f"[red]run failed: nothing was published; the publication in {settings.published} is "
                       "unchanged[/red]")

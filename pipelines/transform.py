@@ -19,7 +19,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 
 from pipelines.dbt_assembly import inputs_fingerprint, metric_models
-from pipelines.ingest import reprocessing
+from pipelines.ingest import relanding_nothing, reprocessing
 from pipelines.settings import Settings
 from plugins.contract import Plugin
 
@@ -68,7 +68,7 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
         fingerprint = inputs_fingerprint(settings, plugins)
         built = settings.dbt_build_dir / "target" / "kpo_built_fingerprint"
         args, reasons = build_arguments(config.full_refresh, built.read_text() if built.exists() else None,
-                                        fingerprint, backfill=reprocessing(context.run.tags),
+                                        fingerprint, backfill=rebuilds_for_backfill(settings, context.run.tags),
                                         file_log_level=settings.dbt_file_log_level)
         for reason in reasons:
             context.log.info(reason)
@@ -82,6 +82,12 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
         built.write_text(fingerprint)
 
     return _dbt
+
+
+def rebuilds_for_backfill(settings: Settings, tags: dict[str, str]) -> bool:
+    """A backfill rebuilds the incremental models in full (see build_arguments), unless its date archived nothing:
+    it re-landed nothing, so there is nothing a rebuild could drop."""
+    return reprocessing(tags) and not relanding_nothing(settings, tags)
 
 
 def build_arguments(asked_full_refresh: bool, built_fingerprint: str | None, fingerprint: str,

@@ -220,15 +220,18 @@ def test_a_failed_run_raises_an_alert_everywhere(tmp_path, caplog):
     (False, "same", {}, False),                                     # the usual night: incremental
     (False, "same", {"dagster/backfill": "b1"}, True),              # a partition backfill from the UI
     (False, "same", {"kpo/reprocess": "true"}, True),               # `kpo backfill`
+    (False, "same", {"dagster/backfill": "b1", "dagster/partition": "2024-03-01"}, True),  # a date re-landed
+    (False, "same", {"dagster/backfill": "b1", "dagster/partition": "2024-03-09"}, False),  # nothing archived
     (False, "older", {}, True),                                     # the dbt project or a plugin changed
     (False, None, {}, True),                                        # the first build
     (True, "same", {}, True),                                       # `kpo run --full-refresh`
 ])
-def test_incremental_models_are_rebuilt_when_the_project_changed_or_a_backfill_re_landed(asked, built, tags, full):
-    from pipelines.ingest import reprocessing
-    from pipelines.transform import build_arguments
+def test_incremental_models_are_rebuilt_when_the_project_changed_or_a_backfill_re_landed(asked, built, tags, full,
+                                                                                         settings):
+    from pipelines.transform import build_arguments, rebuilds_for_backfill
 
-    args, reasons = build_arguments(asked, built, "same", backfill=reprocessing(tags))
+    (settings.archive / "hr_recruitment" / "load_date=2024-03-01").mkdir(parents=True)
+    args, reasons = build_arguments(asked, built, "same", backfill=rebuilds_for_backfill(settings, tags))
     assert args[0] == "build" and reasons
     assert ("--full-refresh" in args) == full
     # dbt unit tests (model logic) run with every full build, and only then
@@ -272,37 +275,18 @@ def test_a_transient_landing_failure_is_retried_and_a_rejected_extract_is_not(se
     assert list((settings.quarantine / "hr_recruitment" / "rejected").iterdir())
 
 
-def test_a_backfill_of_a_date_with_nothing_archived_skips_the_build_and_publication(settings):
-    """A UI backfill over a range runs every date, archived extracts or none. A date with none materialises no
-    landing, so Dagster skips what depends on it (the build, checks and publication: `built` stands in for
-    them here). A date with another source's extracts re-lands them: this table lands nothing, and says so."""
-    from pipelines import ingest
+def test_a_backfill_of_a_date_that_archived_nothing_relands_nothing(settings):
+    """A UI backfill over a range runs every date, archived extracts or none. A date with none has nothing to
+    re-land: its build need not be rebuilt in full, nor its publication made again. A date with another source's
+    extracts re-lands those; a nightly run of any date loads the inbox."""
+    from pipelines.ingest import relanding_nothing
 
-    built = []
-
-    @dg.asset(deps=[ingest.landing_key(HR, HR.table("vacancies"))])
-    def downstream() -> None:
-        built.append(True)
-
-    landing = ingest.landing_asset(settings, HR, HR.table("vacancies"))
     (settings.archive / "ed_attendances" / "load_date=2024-03-02").mkdir(parents=True)
-
-    def backfill(day: str) -> dg.ExecuteInProcessResult:
-        with dg.instance_for_test() as instance:
-            return dg.materialize([landing, downstream], partition_key=day, instance=instance,
-                                  tags={"dagster/backfill": "abcdefgh"})
-
-    nothing = backfill("2024-03-01")
-    assert nothing.success and not nothing.get_asset_materialization_events() and built == []
-    skipped = [e.step_key for e in nothing.all_events if e.event_type == dg.DagsterEventType.STEP_SKIPPED]
-    assert skipped == ["downstream"]
-    other = backfill("2024-03-02")
-    [landed] = [e for e in other.get_asset_materialization_events() if e.asset_key.path[0] == "landing"]
-    assert landed.materialization.metadata["files_landed"].value == 0 and built == [True]
-    # a nightly run of that first date loads the inbox (empty here) and builds as always
-    with dg.instance_for_test() as instance:
-        assert dg.materialize([landing, downstream], partition_key="2024-03-01", instance=instance).success
-    assert built == [True, True]
+    backfill = {"dagster/backfill": "abcdefgh"}
+    assert relanding_nothing(settings, {**backfill, "dagster/partition": "2024-03-01"})
+    assert not relanding_nothing(settings, {**backfill, "dagster/partition": "2024-03-02"})
+    assert not relanding_nothing(settings, {"kpo/reprocess": "false", "dagster/partition": "2024-03-01"})
+    assert not relanding_nothing(settings, backfill)  # no date to judge by: re-land and rebuild as a backfill does
 
 
 def test_the_instance_kpo_prepares_retries_a_crashed_run_once_and_runs_one_at_a_time(settings, monkeypatch):

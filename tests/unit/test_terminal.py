@@ -84,3 +84,11 @@ def test_what_the_publication_says_of_its_metrics_is_shown(tmp_path: Path) -> No
     summary = RunSummary(run_id="abcdef0123456789", load_date="2024-03-01", success=True, publication_id="p",
                          notes=[note])
     assert f"publication: {note}" in render(summary, settings).replace("\n", " ")
+
+
+def test_a_run_that_succeeded_with_nothing_new_to_publish_is_not_called_failed(tmp_path: Path) -> None:
+    """A backfill of a date that archived nothing succeeds and publishes nothing new (see pipelines/publish.py)."""
+    settings = Settings(home=tmp_path / "home")
+    text = render(RunSummary(run_id="abcdef0123456789", load_date="2024-03-01", success=True), settings)
+    assert f"nothing new to publish: the publication in {settings.published} is unchanged" in text
+    assert "run failed" not in text and "alert:" not in text
