@@ -184,8 +184,8 @@ def publish_status():
         checks = "/".join(str(count) for count in publication.check_counts(item.manifest.get("checks", [])))
         table.add_row(str(number), "*" if item.publication_id == serving else "", item.publication_id,
                       item.manifest.get("load_date") or "", f"{item.published_at:%Y-%m-%d %H:%M}", checks)
-    console.print(table)
     if kept:
+        console.print(table)
         rows = Table("rows per table", *(str(number) for number in range(1, len(kept) + 1)))
         for column in rows.columns[1:]:
             column.justify = "right"
@@ -198,13 +198,14 @@ def publish_status():
         console.print("nothing is published yet")
     # Runs that failed publish nothing, so the list above cannot show them: a night that failed leaves the last
     # publication served, and this says so.
-    failed = [alert for alert in read_alerts(settings)
-              if not kept or dt.datetime.fromisoformat(alert.raised_at) > kept[0].published_at]
+    failed = [alert for alert in read_alerts(settings) if alert.raised_at and
+              (not kept or dt.datetime.fromisoformat(alert.raised_at) > kept[0].published_at)]
     if failed:
         latest = failed[-1]
         message = latest.message if len(latest.message) <= 300 else latest.message[:299] + "…"
-        console.print(f"[red]{len(failed)} run(s) failed since the newest publication, so published nothing; the "
-                      f"latest, at {latest.raised_at[:16].replace('T', ' ')} UTC (run {latest.run_id[:8]}, load date "
+        since = "since the newest publication, so published nothing" if kept else "(none has published yet)"
+        console.print(f"[red]{len(failed)} run(s) failed {since}; the latest, at "
+                      f"{latest.raised_at[:16].replace('T', ' ')} UTC (run {latest.run_id[:8]}, load date "
                       f"{latest.load_date or 'unknown'}): {escape(message)}[/red]", soft_wrap=True, highlight=False)
         console.print(f"  alerts: {settings.alerts_file}", soft_wrap=True, highlight=False)
 

@@ -78,7 +78,7 @@ class FileLoad:
 
 def archived_on(settings: Settings, load_date: dt.date) -> bool:
     """Whether any extract of any source was archived under `load_date`: a backfill of a date with none has
-    nothing to re-land, and rebuilds and publishes nothing."""
+    nothing to re-land (`kpo backfill` skips it; see ingest.relanding_nothing for the UI's)."""
     return any(folder.is_dir() for folder in settings.archive.glob(f"*/load_date={load_date.isoformat()}"))
 
 

@@ -153,6 +153,9 @@ def test_publish_status_names_the_runs_that_failed_since_the_newest_publication(
                                     message=message, raised_at=raised_at))
 
     alert("before00-run", "2024-01-01T23:59:00+00:00", "an older failure, published over since")
+    first = kpo(settings.root, "publish", "status")
+    assert first.returncode == 0 and "nothing is published yet" in first.stdout
+    assert "1 run(s) failed (none has published yet); the latest, at 2024-01-01 23:59 UTC" in first.stdout
     publish(settings, "20240102T010000Z-aaaa")
     quiet = kpo(settings.root, "publish", "status")
     assert quiet.returncode == 0 and "failed since" not in quiet.stdout
