@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.files import replace_text
 from pipelines.landing import LINEAGE_COLUMNS, ensure_schema_file, table_dir
 from pipelines.settings import Settings
 from pipelines.typing_sql import landed_names, quote_ident
@@ -43,9 +44,10 @@ REGISTRY_COLUMNS = ("metric_id", "metric_name", "description", "unit", "kind", "
 
 
 def write_if_changed(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write only a change (dbt's partial parse and the project fingerprint go by the files), and whole: a run
+    and `kpo dbt` may assemble the project at once."""
     if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+        replace_text(path, text)
 
 
 def _csv_text(header: tuple[str, ...], rows: list[tuple]) -> str:

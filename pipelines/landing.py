@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import shutil
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import faults
+from pipelines.files import replace_text
 from pipelines.reference import Reference, load_reference
 from pipelines.row_checks import (
     LoadError,
@@ -385,9 +385,7 @@ def landed_columns(settings: Settings, plugin: Plugin, table: Table) -> dict[Pat
         columns[path] = names if names is not None else pq.read_schema(path).names
         fresh[key] = [stamp, columns[path]]
     if fresh != known and root.is_dir():
-        tmp = index.with_name(f".{index.name}.{os.getpid()}.tmp")  # a run and a plugin check may both write it
-        tmp.write_text(json.dumps(fresh))
-        os.replace(tmp, index)
+        replace_text(index, json.dumps(fresh))  # a run and a plugin check may both write it
     return columns
 
 

@@ -13,13 +13,13 @@ NHS numbers) is a warning-level check: those rows still count, with a null pseud
 
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines import faults, gx_suites
+from pipelines.files import replace_text
 from pipelines.ingest import landing_key
 from pipelines.landing import landed_files, landed_load_date
 from pipelines.settings import Settings
@@ -48,9 +48,7 @@ def mark_audited(files: list[Path], run_id: str) -> None:
     for parquet in files:
         record_path = parquet.with_suffix(".load.json")
         record = {**_record(parquet), "audited": True, "audited_by_run": run_id}
-        tmp = record_path.with_name(f".{record_path.name}.tmp")
-        tmp.write_text(json.dumps(record, indent=2))
-        os.replace(tmp, record_path)
+        replace_text(record_path, json.dumps(record, indent=2))
 
 
 def rejection_reason(settings: Settings, plugin: Plugin, table: Table, parquet: Path) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from pipelines import report_icons
+from pipelines.files import replace_text
 from pipelines.report_charts import Marker, spc_figure
 from pipelines.report_data import ReportData, Row, load
 from pipelines.report_layout import OPEN_GROUP_MAX, CommitmentPlace, SeriesPlace, arrange
@@ -120,8 +120,5 @@ def render(data: ReportData, manifest: dict) -> tuple[str, int]:
 def build_report(database: Path, manifest: dict, output: Path) -> int:
     """Write the publication's report.html from its kpo.duckdb; returns the number of charts written."""
     html, charts = render(load(database), manifest)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(output)
+    replace_text(output, html)
     return charts

@@ -6,7 +6,6 @@ the landing assets; models are grouped by the plugin that owns them (or by layer
 
 
 import json
-import os
 import sys
 from collections.abc import Mapping
 from importlib import metadata
@@ -19,6 +18,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 
 from pipelines.dbt_assembly import inputs_fingerprint, metric_models
+from pipelines.files import replace_text
 from pipelines.ingest import relanding_nothing, reprocessing
 from pipelines.settings import Settings
 from plugins.contract import Plugin
@@ -165,11 +165,7 @@ def dbt_launcher(settings: Settings) -> Path:
     launcher = settings.dbt_build_dir / "kpo-dbt"
     text = DBT_LAUNCHER.format(python=sys.executable, dbt=str(Path(sys.executable).parent / "dbt"))
     if not launcher.exists() or launcher.read_text() != text:
-        launcher.parent.mkdir(parents=True, exist_ok=True)
-        tmp = launcher.with_name(f".{launcher.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        tmp.chmod(0o755)
-        os.replace(tmp, launcher)
+        replace_text(launcher, text, mode=0o755)
     return launcher
 
 
