@@ -222,5 +222,5 @@ def ensure_manifest(settings: Settings, plugins: tuple[Plugin, ...]) -> Path:
     if manifest.exists() and marker.exists() and json.loads(marker.read_text()).get("fingerprint") == fingerprint:
         return manifest
     run_dbt(settings, ["parse"])
-    marker.write_text(json.dumps({"fingerprint": fingerprint}))
+    replace_text(marker, json.dumps({"fingerprint": fingerprint}))  # half a marker would stop every run
     return manifest

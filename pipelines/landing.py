@@ -224,7 +224,7 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
                     warnings=tuple(warnings), landing_path=str(parquet),
                     quarantine_path=str(quarantine) if bad else None, received_on=received.isoformat())
     record = parquet.with_suffix(".load.json")
-    record.write_text(json.dumps(load.as_json(), indent=2))
+    replace_text(record, json.dumps(load.as_json(), indent=2))  # a backfill re-lands beside the old record
     faults.pause("ingest")
     fsync_replace(tmp_parquet, parquet)  # the commit point
     if not reprocess:

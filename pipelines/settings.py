@@ -163,9 +163,19 @@ class Settings(BaseSettings):
             return self.pseudonymisation_key.encode()
         key_file = self.root / "pseudonymisation.key"
         if not key_file.exists():
+            # Created whole and once: written beside it, then linked into place, which fails if another process
+            # made it first (every pseudonym must come from one key). A key written in place and cut short by a
+            # kill would give every later run other pseudonyms.
             key_file.parent.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
+            tmp = key_file.with_name(f".{key_file.name}.{os.getpid()}.tmp")
+            tmp.write_text(secrets.token_hex(32))
+            tmp.chmod(0o600)
+            try:
+                os.link(tmp, key_file)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
         return key_file.read_text().strip().encode()
 
     def today(self) -> dt.date:

@@ -79,7 +79,7 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
         except DagsterDbtCliRuntimeError as exc:
             raise dg.Failure(description="dbt build failed: " + "; ".join(failed_nodes(target)),
                              allow_retries=False) from exc
-        built.write_text(fingerprint)
+        replace_text(built, fingerprint)
 
     return _dbt
 

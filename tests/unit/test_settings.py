@@ -69,3 +69,24 @@ def test_the_cli_stops_on_a_wrong_setting_without_a_traceback(tmp_path):
     assert result.stderr.startswith("kpo: invalid setting\nKPO_TARGET=postgres: ")
     assert "Traceback" not in result.stderr + result.stdout
     assert not any(tmp_path.iterdir())  # refused before anything was written under KPO_HOME
+
+
+def test_the_demo_key_is_made_once_whole_private_and_then_kept(tmp_path):
+    """Without KPO_PSEUDONYMISATION_KEY a key is generated under home, once: every later process (and one that
+    raced the first, which finds it made) pseudonymises with the same key."""
+    import stat
+
+    first = Settings(home=tmp_path / "h").hmac_key()
+    key_file = tmp_path / "h" / "pseudonymisation.key"
+    assert re.fullmatch(rb"[0-9a-f]{64}", first) and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert Settings(home=tmp_path / "h").hmac_key() == first
+    assert [p.name for p in key_file.parent.iterdir()] == ["pseudonymisation.key"]  # no temporary left
+    assert Settings(home=tmp_path / "h", pseudonymisation_key="configured").hmac_key() == b"configured"
+
+
+def test_a_process_that_raced_for_the_demo_key_takes_the_one_made_first(tmp_path, monkeypatch):
+    made = Settings(home=tmp_path / "h").hmac_key()
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # it looked before the other process made the key
+    assert Settings(home=tmp_path / "h").hmac_key() == made
+    monkeypatch.undo()
+    assert [p.name for p in (tmp_path / "h").iterdir()] == ["pseudonymisation.key"]
