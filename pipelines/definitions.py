@@ -57,6 +57,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[inbox_sensor(settings, plugins, nightly), failure_sensor(settings),
                  killed_run_sensor(settings)],
         resources={"dbt": dbt_resource(settings)},
+        # Runs of part of the graph (the UI's Materialize, an asset backfill) go through Dagster's implicit asset
+        # job: in one process too, for the reason given in nightly_job.
+        executor=dg.in_process_executor,
     )
 
 

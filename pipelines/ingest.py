@@ -8,6 +8,7 @@ landed for the next run. A backfill of a date re-lands that date's archived extr
 
 
 import datetime as dt
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -18,6 +19,10 @@ from plugins.contract import Plugin, Table
 # Load dates, not event dates: a partition is "what arrived that day". end_offset=1 makes today a
 # partition, so tonight's run loads into tonight's date.
 LOAD_DATES = dg.DailyPartitionsDefinition(start_date="2020-01-01", timezone=str(LONDON), end_offset=1)
+# A load date a run, in a Dagster asset backfill too: every asset of the nightly job (landing, the dbt build,
+# publication) is partitioned by load date with this one policy, so the backfill runs each date's assets together
+# in one run, as the nightly job does (assets whose policies differ are never put in one run).
+ONE_LOAD_DATE_A_RUN = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
 
 
 def reprocessing(tags: dict[str, str]) -> bool:
@@ -26,11 +31,20 @@ def reprocessing(tags: dict[str, str]) -> bool:
     return "dagster/backfill" in tags or tags.get("kpo/reprocess") == "true"
 
 
+def run_load_date(tags: Mapping[str, str]) -> str | None:
+    """The load date a run is for: its partition, as the nightly job, the schedule and a job backfill tag it; or
+    the one date of the range a Dagster asset backfill tags its runs with (ONE_LOAD_DATE_A_RUN)."""
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    return start if start is not None and start == end else None
+
+
 def relanding_nothing(settings: Settings, tags: dict[str, str]) -> bool:
     """A backfill of a load date that archived nothing (a UI backfill over a range holds such dates): there is
     nothing to re-land, so nothing to rebuild in full and nothing new to publish. The run still goes through
     every step, so every asset of the date has its status, as a Dagster asset backfill expects."""
-    day = tags.get("dagster/partition")
+    day = run_load_date(tags)
     return reprocessing(tags) and day is not None and not archived_on(settings, dt.date.fromisoformat(day))
 
 
@@ -58,7 +72,7 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
         kinds={"parquet", "python"}, tags={"kpo/plugin": plugin.name},
         metadata={"plugin": plugin.name, "origin": plugin.origin, "file_pattern": table.file_pattern,
                   "primary_key": list(table.primary_key)},
-        retry_policy=dg.RetryPolicy(max_retries=1, delay=5),
+        retry_policy=dg.RetryPolicy(max_retries=1, delay=5), backfill_policy=ONE_LOAD_DATE_A_RUN,
     )
     def _landing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         load_date = dt.date.fromisoformat(context.partition_key)

@@ -17,7 +17,7 @@ import dagster as dg
 
 from pipelines import gx_suites, publication
 from pipelines.catalogue import write_catalogue
-from pipelines.ingest import relanding_nothing
+from pipelines.ingest import LOAD_DATES, ONE_LOAD_DATE_A_RUN, relanding_nothing, run_load_date
 from pipelines.report import build_report
 from pipelines.settings import Settings
 from plugins.contract import Plugin
@@ -73,7 +73,8 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
     required = check_names(required_checks)
 
     @dg.asset(key="publication", deps=[dg.AssetKey([m]) for m in [*models, *share_models]], group_name="publication",
-              pool="warehouse", kinds={"duckdb", "parquet"},
+              pool="warehouse", kinds={"duckdb", "parquet"}, partitions_def=LOAD_DATES,
+              backfill_policy=ONE_LOAD_DATE_A_RUN,
               description="Atomically publishes the marts and dimensions that passed every blocking check.")
     def _publication(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         run_id = context.run.run_id
@@ -87,7 +88,7 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
         if relanding_nothing(settings, context.run.tags):
             # Published again, it would be what is served, and push a real rollback target out of those kept.
             served = publication.current_id(settings)
-            reason = (f"load date {context.run.tags['dagster/partition']}: nothing was archived that day, so this "
+            reason = (f"load date {run_load_date(context.run.tags)}: nothing was archived that day, so this "
                       f"backfill re-landed nothing; publication {served} stays served")
             context.log.info(reason)
             return dg.MaterializeResult(metadata={"republished": False, "served": str(served), "reason": reason})
@@ -99,7 +100,7 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
         manifest = {
             "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "run_id": run_id,
-            "load_date": context.run.tags.get("dagster/partition"),
+            "load_date": run_load_date(context.run.tags),
             "code_version": publication.code_version(),
             "checks": [o.as_json() for o in outcomes],
             "notes": notes,

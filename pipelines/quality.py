@@ -20,7 +20,7 @@ import dagster as dg
 
 from pipelines import faults, gx_suites
 from pipelines.files import replace_text
-from pipelines.ingest import landing_key
+from pipelines.ingest import landing_key, run_load_date
 from pipelines.landing import landed_files, landed_load_date
 from pipelines.settings import Settings
 from plugins.contract import Plugin, Table
@@ -28,7 +28,7 @@ from plugins.contract import Plugin, Table
 
 def load_date_of(context: dg.AssetCheckExecutionContext) -> str:
     """The run's load date. Checks stay unpartitioned (partitioned checks are a Dagster preview)."""
-    return context.run.tags["dagster/partition"]
+    return run_load_date(context.run.tags) or "unknown"
 
 
 def _record(parquet: Path) -> dict:

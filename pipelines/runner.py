@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from pipelines.alerts import Alert, plugin_model_paths, raise_alert, raise_start_failure
+from pipelines.ingest import run_load_date
 from pipelines.locking import AlreadyRunning, run_lock
 from pipelines.settings import REPO_ROOT, Settings
 
@@ -202,7 +203,7 @@ def recover_killed_runs(settings: Settings, instance: dg.DagsterInstance) -> lis
     for run in _cli_runs_in_progress(instance):
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         instance.report_run_failed(run, message=KILLED)
-        raise_alert(settings, Alert(run_id=run.run_id, job=run.job_name, load_date=run.tags.get("dagster/partition"),
+        raise_alert(settings, Alert(run_id=run.run_id, job=run.job_name, load_date=run_load_date(run.tags),
                                     failed_steps=[], message=KILLED))
         recovered.append(run.run_id)
     return recovered
@@ -234,7 +235,7 @@ def daemon_busy_message(runs: list[dg.DagsterRun]) -> str:
     """Why `kpo run` refuses while the daemon has `runs`: going, or only waiting in its queue."""
     going = [run for run in runs if run.status in (dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING)]
     run = (going or runs)[0]
-    what = f"{run.job_name} run {run.run_id[:8]} (load date {run.tags.get('dagster/partition', 'unknown')})"
+    what = f"{run.job_name} run {run.run_id[:8]} (load date {run_load_date(run.tags) or 'unknown'})"
     if going:
         return f"the Dagster daemon's {what} is in progress; wait for it to finish"
     return (f"the Dagster daemon's {what} is queued and will start when the run queue allows; wait for it to "

@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.alerts import Alert, raise_alert
-from pipelines.ingest import reprocessing
+from pipelines.ingest import reprocessing, run_load_date
 from pipelines.landing import content_sha256, inbox_files, landed_hashes, unclaimed_inbox_files
 from pipelines.runner import recover_killed_runs_unless_one_is_live, summarise
 from pipelines.settings import LONDON, Settings
@@ -96,7 +96,7 @@ def failure_sensor(settings: Settings) -> dg.SensorDefinition:
     def _alert(context: dg.RunFailureSensorContext) -> None:
         run = context.dagster_run
         failed = [event.step_key for event in context.get_step_failure_events() if event.step_key]
-        load_date = run.tags.get("dagster/partition")
+        load_date = run_load_date(run.tags)
         # what failed, as `kpo run` says it (the check, the file and lines, the refused publication's reasons);
         # Dagster's own message only lists the failed steps
         causes = summarise(context.instance, run.run_id, load_date or "").failures

@@ -19,7 +19,7 @@ from packaging import version
 
 from pipelines.dbt_assembly import inputs_fingerprint, metric_models
 from pipelines.files import replace_text
-from pipelines.ingest import relanding_nothing, reprocessing
+from pipelines.ingest import LOAD_DATES, ONE_LOAD_DATE_A_RUN, relanding_nothing, reprocessing
 from pipelines.settings import Settings
 from plugins.contract import Plugin
 
@@ -63,7 +63,12 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
                                settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
     # No retry policy: a failing dbt test is not transient, and a rebuild costs the whole dbt start-up.
-    @dbt_assets(manifest=manifest, dagster_dbt_translator=translator, pool="warehouse", name="dbt_build")
+    # Partitioned by load date as landing is (a build is the warehouse as of that load date): a Dagster asset
+    # backfill, as the UI launches one, then runs a date's landing, build and publication in one run, so that run
+    # judges every check and knows its date. Unpartitioned, each went in a run of its own with no date, and
+    # publication refused every one for checks its run had not evaluated.
+    @dbt_assets(manifest=manifest, dagster_dbt_translator=translator, pool="warehouse", name="dbt_build",
+                partitions_def=LOAD_DATES, backfill_policy=ONE_LOAD_DATE_A_RUN)
     def _dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
         fingerprint = inputs_fingerprint(settings, plugins)
         built = settings.dbt_build_dir / "target" / "kpo_built_fingerprint"

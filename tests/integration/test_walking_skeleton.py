@@ -218,10 +218,10 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
     assert relanded == {name for name, record in landed.items() if "_fix_" in record["source_file"]}
 
 
-def dagster_script(home: Path, script: str) -> dict:
+def dagster_script(home: Path, script: str, *args: str) -> dict:
     """Run `script` (Dagster driven as the UI or daemon would, printing a JSON line last) on `home`."""
-    result = subprocess.run([str(BIN / "python"), "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
-                            env={**os.environ, "KPO_HOME": str(home)})
+    result = subprocess.run([str(BIN / "python"), "-c", script, *args], capture_output=True, text=True,
+                            cwd=REPO_ROOT, env={**os.environ, "KPO_HOME": str(home)})
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.splitlines()[-1])
 
@@ -257,41 +257,70 @@ def test_the_publication_run_alone_refuses_what_no_check_of_its_run_judged(demo_
     assert tree_digest(home / "published") == before
 
 
-UI_BACKFILL_OF_AN_EMPTY_DATE = """
+# Dagster has no public API to plan an asset backfill without its daemon: this uses the daemon's own planner
+# (dagster 1.13 internals, pinned in uv.lock), then runs the run it plans as the daemon's run launcher would.
+UI_BACKFILL = """
+import datetime as dt
 import json
-import dagster as dg
-from pipelines.definitions import NIGHTLY_JOB, build_definitions
+import logging
+import sys
+from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
+from dagster._core.execution.asset_backfill import AssetBackfillData, execute_asset_backfill_iteration_inner
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+from pipelines.definitions import build_definitions
 from pipelines.runner import prepare_instance, summarise
 from pipelines.settings import load_settings
 
-settings = load_settings()
+settings, day, now = load_settings(), sys.argv[1], dt.datetime.now(dt.UTC)
+origin = InProcessCodeLocationOrigin(LoadableTargetOrigin(executable_path=sys.executable,
+                                                          module_name="pipelines.definitions", attribute="defs"))
 with prepare_instance(settings) as instance:
-    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
-    result = job.execute_in_process(instance=instance, partition_key="2021-01-04", raise_on_error=False,
-                                    tags={"dagster/backfill": "uibackfl"})
+    with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as process:
+        graph = process.create_request_context().asset_graph
+        everything = list(graph.materializable_asset_keys)
+        backfill = AssetBackfillData.from_asset_partitions(
+            asset_graph=graph, partition_names=[day], asset_selection=everything, dynamic_partitions_store=instance,
+            all_partitions=False, backfill_start_timestamp=now.timestamp())
+        view = AssetGraphView(temporal_context=TemporalContext(effective_dt=now, last_event_id=None),
+                              instance=instance, asset_graph=graph)
+        planned = execute_asset_backfill_iteration_inner("uibackfl", backfill, view, now.timestamp(),
+                                                         logging.getLogger("kpo"), None).run_requests
+    request = planned[0]
+    job = build_definitions(settings).resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=instance, asset_selection=list(request.asset_selection),
+                                    tags={**request.tags, "dagster/backfill": "uibackfl"}, raise_on_error=False)
     materialised = {"/".join(event.asset_key.path): {key: getattr(value, "value", value) for key, value in
                                                      event.materialization.metadata.items()}
                     for event in result.get_asset_materialization_events()}
-    published = summarise(instance, result.run_id, "2021-01-04").publication_id
-print(json.dumps({"success": result.success, "materialised": materialised, "published": published}, default=str))
+    published = summarise(instance, result.run_id, day).publication_id
+print(json.dumps({"runs": len(planned), "assets": sorted(key.to_user_string() for key in request.asset_selection),
+                  "everything": sorted(key.to_user_string() for key in everything),
+                  "checks": len(request.asset_check_keys or []), "success": result.success,
+                  "materialised": materialised, "published": published}, default=str))
 """
 
 
-def test_a_ui_backfill_of_a_date_with_nothing_archived_rebuilds_and_publishes_nothing(demo_home, tmp_path):
-    """A partition backfill in the UI runs each date of its range as the nightly job, tagged as a backfill. A date
-    with no archived extract has nothing to re-land: every step runs (so each asset has its status, as Dagster's
-    asset backfills expect), and no new publication pushes a rollback target out of those kept (that its build is
-    not rebuilt in full is tested in tests/unit/test_orchestration.py)."""
+def test_a_ui_backfill_runs_each_date_whole_and_a_date_with_nothing_archived_publishes_nothing(demo_home, tmp_path):
+    """The UI backfills an asset job's partitions as a Dagster asset backfill, which plans its own runs. Each date
+    must be one run of every asset and check (publication refuses a run that did not judge them all: unpartitioned,
+    the build and publication were planned into runs of their own, and every UI backfill failed). A date with no
+    archived extract has nothing to re-land: every step runs, so each asset has its status, and no new publication
+    pushes a rollback target out of those kept (that its build is not rebuilt in full is a unit test)."""
     home = copy_home(demo_home, tmp_path / "home")
     assert not list((home / "archive").glob("*/load_date=2021-01-04"))
     before = tree_digest(home / "published")
-    outcome = dagster_script(home, UI_BACKFILL_OF_AN_EMPTY_DATE)
+    outcome = dagster_script(home, UI_BACKFILL, "2021-01-04")
+    assert outcome["runs"] == 1 and outcome["assets"] == outcome["everything"] and outcome["checks"] > 100
     assert outcome["success"] is True
     landings = {key: value for key, value in outcome["materialised"].items() if key.startswith("landing/")}
     assert {key.split("/", 1)[1] for key in landings} == {f"{p.name}/{t.name}" for p in registry.discover()
                                                            for t in p.tables}
     assert all(value["files_landed"] == 0 for value in landings.values())
     publication = outcome["materialised"]["publication"]
-    assert publication["republished"] is False and "nothing was archived that day" in publication["reason"]
+    assert publication["republished"] is False
+    assert "load date 2021-01-04: nothing was archived that day" in publication["reason"]
     assert outcome["published"] is None  # what `kpo run`'s summary and alerts read
     assert tree_digest(home / "published") == before

@@ -287,6 +287,20 @@ def test_a_backfill_of_a_date_that_archived_nothing_relands_nothing(settings):
     assert not relanding_nothing(settings, {**backfill, "dagster/partition": "2024-03-02"})
     assert not relanding_nothing(settings, {"kpo/reprocess": "false", "dagster/partition": "2024-03-01"})
     assert not relanding_nothing(settings, backfill)  # no date to judge by: re-land and rebuild as a backfill does
+    # a Dagster asset backfill (the UI's) tags its runs with a range of one date instead of a partition
+    one_date = {"dagster/asset_partition_range_start": "2024-03-01", "dagster/asset_partition_range_end": "2024-03-01"}
+    assert relanding_nothing(settings, {**backfill, **one_date})
+
+
+def test_a_runs_load_date_is_its_partition_or_the_one_date_of_its_range():
+    from pipelines.ingest import run_load_date
+
+    assert run_load_date({"dagster/partition": "2024-03-01"}) == "2024-03-01"
+    assert run_load_date({"dagster/asset_partition_range_start": "2024-03-02",
+                          "dagster/asset_partition_range_end": "2024-03-02"}) == "2024-03-02"
+    assert run_load_date({"dagster/asset_partition_range_start": "2024-03-02",
+                          "dagster/asset_partition_range_end": "2024-03-04"}) is None  # several dates: none of them
+    assert run_load_date({}) is None
 
 
 def test_the_instance_kpo_prepares_retries_a_crashed_run_once_and_runs_one_at_a_time(settings, monkeypatch):
