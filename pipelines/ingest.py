@@ -89,8 +89,9 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
             if load.status == "waiting":
                 context.log.warning(load.problem)
                 continue
+            judged = " (its landing suite judges the load next)" if load.status == "landed" else ""
             context.log.info(f"{load.source_file}: {load.status}, {load.rows_landed} rows landed, "
-                             f"{load.rows_quarantined} quarantined")
+                             f"{load.rows_quarantined} quarantined{judged}")
             for warning in load.warnings:
                 context.log.warning(warning)
         metadata = load_metadata(loads)
