@@ -82,6 +82,14 @@ def archived_on(settings: Settings, load_date: dt.date) -> bool:
     return any(folder.is_dir() for folder in settings.archive.glob(f"*/load_date={load_date.isoformat()}"))
 
 
+def relanded_marker(settings: Settings) -> Path:
+    """Present from a backfill's re-landing until the next dbt build of every model in full: a re-landed load can
+    lack rows (quarantined by a plugin fixed since) that incremental models still hold, and only a full rebuild
+    drops them. A marker, not the run's tags, since the build may come in a later run (a backfill of the landing
+    assets alone), and a backfill of some models alone re-lands nothing."""
+    return settings.landing / ".relanded"
+
+
 def reland_archive(settings: Settings, plugin: Plugin, table: Table, load_date: dt.date,
                    run_id: str = "") -> list[FileLoad]:
     """Backfill a load date: land again every archived extract of that date (e.g. after a plugin fix).
@@ -105,6 +113,8 @@ def reland_archive(settings: Settings, plugin: Plugin, table: Table, load_date: 
             loads.append(FileLoad(plugin=plugin.name, table=table.name, source_file=path.name.split("__", 1)[1],
                                   content_sha256=sha, load_date=load_date.isoformat(), status="rejected",
                                   run_id=run_id, problem=f"{exc} (the extract stays archived)"))
+    if any(load.status == "landed" for load in loads):
+        replace_text(relanded_marker(settings), f"load date {load_date} re-landed by run {run_id}\n")
     return loads
 
 

@@ -19,7 +19,8 @@ from packaging import version
 
 from pipelines.dbt_assembly import inputs_fingerprint, metric_models
 from pipelines.files import replace_text
-from pipelines.ingest import LOAD_DATES, ONE_LOAD_DATE_A_RUN, relanding_nothing, reprocessing
+from pipelines.ingest import LOAD_DATES, ONE_LOAD_DATE_A_RUN
+from pipelines.landing import relanded_marker
 from pipelines.settings import Settings
 from plugins.contract import Plugin
 
@@ -72,8 +73,10 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
     def _dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
         fingerprint = inputs_fingerprint(settings, plugins)
         built = settings.dbt_build_dir / "target" / "kpo_built_fingerprint"
+        marker = relanded_marker(settings)
+        relanded = marker.stat().st_mtime_ns if marker.exists() else None
         args, reasons = build_arguments(config.full_refresh, built.read_text() if built.exists() else None,
-                                        fingerprint, backfill=rebuilds_for_backfill(settings, context.run.tags),
+                                        fingerprint, relanded=relanded is not None,
                                         file_log_level=settings.dbt_file_log_level)
         for reason in reasons:
             context.log.info(reason)
@@ -85,24 +88,24 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
             raise dg.Failure(description="dbt build failed: " + "; ".join(failed_nodes(target)),
                              allow_retries=False) from exc
         replace_text(built, fingerprint)
+        # Every model rebuilt in full since the last re-landing (none re-landed while it ran): the marker is spent.
+        whole = set(context.selected_asset_keys) == set(context.assets_def.keys)
+        if relanded is not None and "--full-refresh" in args and whole and marker.exists() \
+                and marker.stat().st_mtime_ns == relanded:
+            marker.unlink()
 
     return _dbt
 
 
-def rebuilds_for_backfill(settings: Settings, tags: dict[str, str]) -> bool:
-    """A backfill rebuilds the incremental models in full (see build_arguments), unless its date archived nothing:
-    it re-landed nothing, so there is nothing a rebuild could drop."""
-    return reprocessing(tags) and not relanding_nothing(settings, tags)
-
-
 def build_arguments(asked_full_refresh: bool, built_fingerprint: str | None, fingerprint: str,
-                    backfill: bool = False, file_log_level: str = "none") -> tuple[list[str], list[str]]:
+                    relanded: bool = False, file_log_level: str = "none") -> tuple[list[str], list[str]]:
     """The `dbt build` arguments of one run, and why (for the run log).
 
     Incremental models are rebuilt in full when asked, on the first build, when the dbt project or a
     plugin changed since the last successful build (a changed model must not be merged into a table built
-    by its old definition), and on a backfill: re-landing archived extracts after a plugin fix can remove
-    rows (now quarantined) that an incremental model still holds, and only a rebuild drops them. dbt unit
+    by its old definition), and when a backfill has `relanded` archived extracts since the last full build: after
+    a plugin fix they can lack rows (now quarantined) that an incremental model still holds, and only a rebuild
+    drops them (landing.relanded_marker). dbt unit
     tests check model logic on fixed inputs, so they run only with such a full build. dbt's own log file is
     written at `file_log_level` (KPO_DBT_FILE_LOG_LEVEL): its events reach the run log anyway."""
     reasons = []
@@ -112,9 +115,9 @@ def build_arguments(asked_full_refresh: bool, built_fingerprint: str | None, fin
         reasons.append("first build: incremental models are built from every landed version")
     elif built_fingerprint != fingerprint:
         reasons.append("the dbt project changed since the last build: incremental models are rebuilt")
-    elif backfill:
-        reasons.append("a backfill re-landed archived extracts: incremental models are rebuilt, so rows the "
-                       "re-landed extracts no longer hold are dropped")
+    elif relanded:
+        reasons.append("a backfill re-landed archived extracts since the last full build: incremental models are "
+                       "rebuilt, so rows the re-landed extracts no longer hold are dropped")
     log = ["--log-level-file", file_log_level]
     if reasons:
         return ["build", "--full-refresh", *log], reasons

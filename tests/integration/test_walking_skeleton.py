@@ -208,6 +208,7 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
     assert "trac_vacancies_dup.csv: still rejected, as before: expect_column_values_to_be_unique(vacancy_id) " \
            "failed" in backfill.stdout
     assert "published " in backfill.stdout and tree_digest(home / "published") != before
+    assert not (home / "landing" / ".relanded").exists()  # the backfill's full rebuild spent it
     assert len(alerts(home)) == 1  # no new alert
     quarantined = home / "quarantine" / "hr_recruitment" / "vacancies" / "rejected-loads"
     assert [p.name for p in quarantined.rglob("*.parquet")] == [rejected[0].name]

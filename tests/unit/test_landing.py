@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.landing import land_inbox, reland_archive, unclaimed_inbox_files
+from pipelines.landing import land_inbox, reland_archive, relanded_marker, unclaimed_inbox_files
 from pipelines.settings import Settings
 from plugins.contract import Column, Plugin, RowRule, Table
 from plugins.hr_recruitment import PLUGIN as HR
@@ -187,9 +187,15 @@ def test_a_backfill_lands_an_extract_dropped_under_two_names_once(settings):
     loads = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
     assert sorted(load.status for load in loads) == ["duplicate", "landed"]
     assert len(list((settings.archive / "hr_recruitment").rglob("*.csv"))) == 2  # archived under both names
+    assert not relanded_marker(settings).exists()
     again = reland_archive(settings, HR, HR.table("vacancies"), LOAD_DATE)
     assert sorted((load.status, load.rows_landed) for load in again) == [("duplicate", 0), ("landed", 2)]
     assert len(landed(settings)) == 2
+    # re-landed: the next dbt build rebuilds in full (a re-landed load may lack rows the models hold), whichever run
+    assert "load date 2024-03-01 re-landed" in relanded_marker(settings).read_text()
+    relanded_marker(settings).unlink()
+    assert reland_archive(settings, HR, HR.table("vacancies"), LOAD_DATE + dt.timedelta(days=1)) == []
+    assert not relanded_marker(settings).exists()  # nothing archived that day, nothing re-landed
 
 
 def test_inbox_files_no_run_will_load_are_named(settings):

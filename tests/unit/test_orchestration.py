@@ -216,22 +216,17 @@ def test_a_failed_run_raises_an_alert_everywhere(tmp_path, caplog):
     assert any("failed" in r.message for r in caplog.records if r.name == "kpo.alerts")
 
 
-@pytest.mark.parametrize(("asked", "built", "tags", "full"), [
-    (False, "same", {}, False),                                     # the usual night: incremental
-    (False, "same", {"dagster/backfill": "b1"}, True),              # a partition backfill from the UI
-    (False, "same", {"kpo/reprocess": "true"}, True),               # `kpo backfill`
-    (False, "same", {"dagster/backfill": "b1", "dagster/partition": "2024-03-01"}, True),  # a date re-landed
-    (False, "same", {"dagster/backfill": "b1", "dagster/partition": "2024-03-09"}, False),  # nothing archived
-    (False, "older", {}, True),                                     # the dbt project or a plugin changed
-    (False, None, {}, True),                                        # the first build
-    (True, "same", {}, True),                                       # `kpo run --full-refresh`
+@pytest.mark.parametrize(("asked", "built", "relanded", "full"), [
+    (False, "same", False, False),   # the usual night, and a backfill that re-landed nothing: incremental
+    (False, "same", True, True),     # a backfill re-landed archived extracts since the last full build
+    (False, "older", False, True),   # the dbt project or a plugin changed
+    (False, None, False, True),      # the first build
+    (True, "same", False, True),     # `kpo run --full-refresh`
 ])
-def test_incremental_models_are_rebuilt_when_the_project_changed_or_a_backfill_re_landed(asked, built, tags, full,
-                                                                                         settings):
-    from pipelines.transform import build_arguments, rebuilds_for_backfill
+def test_incremental_models_are_rebuilt_when_the_project_changed_or_a_backfill_re_landed(asked, built, relanded, full):
+    from pipelines.transform import build_arguments
 
-    (settings.archive / "hr_recruitment" / "load_date=2024-03-01").mkdir(parents=True)
-    args, reasons = build_arguments(asked, built, "same", backfill=rebuilds_for_backfill(settings, tags))
+    args, reasons = build_arguments(asked, built, "same", relanded=relanded)
     assert args[0] == "build" and reasons
     assert ("--full-refresh" in args) == full
     # dbt unit tests (model logic) run with every full build, and only then
