@@ -9,7 +9,7 @@ import dagster as dg
 
 from pipelines.alerts import raise_start_failure
 from pipelines.dbt_assembly import ensure_manifest
-from pipelines.ingest import build_landing_assets
+from pipelines.ingest import NIGHTLY_JOB, build_landing_assets
 from pipelines.publish import build_publish_asset
 from pipelines.quality import build_checks
 from pipelines.schedules import nightly_schedule
@@ -17,8 +17,6 @@ from pipelines.sensors import failure_sensor, inbox_sensor, killed_run_sensor
 from pipelines.settings import Settings, load_settings
 from pipelines.transform import build_dbt_assets, dbt_resource, published_models
 from plugins import registry
-
-NIGHTLY_JOB = "kpo_nightly"
 
 
 def nightly_job() -> dg.JobDefinition | object:  # an unresolved asset job (no public type)

@@ -17,6 +17,8 @@ from pipelines.landing import FileLoad, archived_on, declaration_drift, land_inb
 from pipelines.settings import LONDON, Settings
 from plugins.contract import Plugin, Table
 
+NIGHTLY_JOB = "kpo_nightly"  # the job every run of kpo is (pipelines/definitions.py)
+
 # Load dates, not event dates: a partition is "what arrived that day". end_offset=1 makes today a
 # partition, so tonight's run loads into tonight's date.
 LOAD_DATES = dg.DailyPartitionsDefinition(start_date="2020-01-01", timezone=str(LONDON), end_offset=1)
