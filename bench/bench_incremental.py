@@ -12,9 +12,9 @@ dbt's log file is off, as in a nightly build; one more run of each, with it at d
 dbt's time for the same work moves by more than one new day costs, so each run is repeated (`REPEATS`) and
 the medians are compared: the full refresh from the same landed history, the nightly run from a copy of the
 warehouse as it stood before it, each followed by an idle run (nothing new).
-A third history is the trust's volume landed as the nightly job lands it, an extract a day (1,095 landed
-files, not 36 monthly ones): what a nightly run costs after three years of nightly loads, when every read of
-the landed history lists and opens every file.
+A third history is the trust's volume landed as the nightly job lands it, an extract a day (~1,200 landed
+files over the synthetic history, not ~40 monthly ones): what a nightly run costs after three years of nightly
+loads, when every read of the landed history lists and opens every file.
 `python -m bench.run bench_incremental` runs it alone.
 """
 
@@ -55,8 +55,8 @@ def hold_back_last_day(inbox: Path) -> Path:
 
 def land_day_by_day(settings, plugin, inbox: Path) -> tuple[int, Path]:
     """Land the monthly extracts in `inbox` as the nightly job would have: one extract a day (that day's
-    attendances), landed the next morning under its own load date; all but the last day, which is returned as
-    tonight's extract. Returns the rows landed."""
+    attendances), landed the next morning under its own load date; all but the last day, which is written
+    aside as tonight's extract. Returns the rows landed and tonight's extract."""
     from pipelines.landing import land_inbox
 
     held = inbox.parent / "held_back"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.files import replace_text
+from pipelines.files import replace_text, write_if_changed
 from pipelines.landing import LINEAGE_COLUMNS, ensure_schema_file, table_dir
 from pipelines.settings import Settings
 from pipelines.typing_sql import landed_names, quote_ident
@@ -41,13 +41,6 @@ PROJECT_COLUMNS = ("project_id", "project_name", "csu_code", "commitment_ids", "
 REGISTRY_COLUMNS = ("metric_id", "metric_name", "description", "unit", "kind", "direction", "project_id",
                     "primary_commitment_id", "target", "baseline_points", "shift_run", "trend_run",
                     "screen_moving_ranges", "plugin", "plugin_version")
-
-
-def write_if_changed(path: Path, text: str) -> None:
-    """Write only a change (dbt's partial parse and the project fingerprint go by the files), and whole: a run
-    and `kpo dbt` may assemble the project at once."""
-    if not path.exists() or path.read_text() != text:
-        replace_text(path, text)
 
 
 def _csv_text(header: tuple[str, ...], rows: list[tuple]) -> str:

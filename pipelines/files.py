@@ -23,3 +23,10 @@ def replace_text(path: Path, text: str, mode: int | None = None) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_if_changed(path: Path, text: str, mode: int | None = None) -> None:
+    """`replace_text`, only when `path` does not already hold `text`: generated files whose modification time
+    matters (dbt's partial parse goes by it) or that several processes may write at once (a run and `kpo dbt`)."""
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        replace_text(path, text, mode)

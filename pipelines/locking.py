@@ -41,3 +41,17 @@ def run_lock(settings: Settings) -> Iterator[None]:
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+@contextmanager
+def no_run_holding(settings: Settings) -> Iterator[bool]:
+    """Whether no `kpo run` holds the lock; while it is true, the lock is held shared, so a `kpo run` starting in
+    that instant is refused (with the usual message) rather than missed (the Dagster daemon's view of kpo runs)."""
+    settings.run_lock.parent.mkdir(parents=True, exist_ok=True)
+    with settings.run_lock.open("a+") as handle:  # closing the handle releases the lock
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import shutil
 import threading
 import traceback
@@ -21,7 +20,7 @@ import dagster as dg
 
 from pipelines.alerts import Alert, plugin_model_paths, raise_alert, raise_start_failure
 from pipelines.ingest import run_load_date
-from pipelines.locking import AlreadyRunning, run_lock
+from pipelines.locking import AlreadyRunning, no_run_holding, run_lock
 from pipelines.settings import REPO_ROOT, Settings
 
 
@@ -216,13 +215,8 @@ def recover_killed_runs_unless_one_is_live(settings: Settings, instance: dg.Dags
     so a `kpo run` starting in that instant is refused (with the usual message) rather than taken for dead."""
     if not _cli_runs_in_progress(instance, limit=1):
         return []
-    settings.run_lock.parent.mkdir(parents=True, exist_ok=True)
-    with settings.run_lock.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return []  # a live `kpo run` holds the lock: its run is not dead
-        return recover_killed_runs(settings, instance)  # closing the handle releases the lock
+    with no_run_holding(settings) as free:
+        return recover_killed_runs(settings, instance) if free else []  # a live `kpo run`'s run is not dead
 
 
 def daemon_runs_in_progress(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:

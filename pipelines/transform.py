@@ -18,7 +18,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 
 from pipelines.dbt_assembly import inputs_fingerprint, metric_models
-from pipelines.files import replace_text
+from pipelines.files import replace_text, write_if_changed
 from pipelines.ingest import LOAD_DATES, ONE_LOAD_DATE_A_RUN
 from pipelines.landing import relanded_marker
 from pipelines.settings import Settings
@@ -105,9 +105,9 @@ def build_arguments(asked_full_refresh: bool, built_fingerprint: str | None, fin
     plugin changed since the last successful build (a changed model must not be merged into a table built
     by its old definition), and when a backfill has `relanded` archived extracts since the last full build: after
     a plugin fix they can lack rows (now quarantined) that an incremental model still holds, and only a rebuild
-    drops them (landing.relanded_marker). dbt unit
-    tests check model logic on fixed inputs, so they run only with such a full build. dbt's own log file is
-    written at `file_log_level` (KPO_DBT_FILE_LOG_LEVEL): its events reach the run log anyway."""
+    drops them (landing.relanded_marker). dbt unit tests check model logic on fixed inputs, so they run only with
+    such a full build. dbt's own log file is written at `file_log_level` (KPO_DBT_FILE_LOG_LEVEL): its events
+    reach the run log anyway."""
     reasons = []
     if asked_full_refresh:
         reasons.append("full refresh asked for: incremental models are rebuilt")
@@ -171,9 +171,8 @@ os.execv({dbt!r}, [{dbt!r}, *sys.argv[1:]])
 def dbt_launcher(settings: Settings) -> Path:
     """The executable dagster-dbt starts for dbt: dbt itself, set to die with the process that started it."""
     launcher = settings.dbt_build_dir / "kpo-dbt"
-    text = DBT_LAUNCHER.format(python=sys.executable, dbt=str(Path(sys.executable).parent / "dbt"))
-    if not launcher.exists() or launcher.read_text() != text:
-        replace_text(launcher, text, mode=0o755)
+    write_if_changed(launcher, DBT_LAUNCHER.format(python=sys.executable, dbt=str(Path(sys.executable).parent / "dbt")),
+                     mode=0o755)
     return launcher
 
 
