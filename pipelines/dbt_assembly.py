@@ -98,8 +98,11 @@ def sources_yaml(settings: Settings, plugin: Plugin) -> str:
     tables = []
     for table in plugin.tables:
         columns = ", ".join(quote_ident(name) for name in (*landed_names(table), *LINEAGE_COLUMNS))
-        # `load_date=*/*.parquet`, the landed loads (landing.landed_files): a recursive `**` lists slower
-        landed = f"{table_dir(settings, plugin, table)}/load_date=*/*.parquet"
+        # every landed load (`load_date=D/<sha256>.parquet`) and the table's empty typed `_schema.parquet` beside
+        # them: it keeps the glob matching before a table's first load, and gives every declared column to
+        # union_by_name when no load has one yet (declared since; it reads blank). A list of two globs would fail
+        # on the first (no files match), hence the recursive glob, ~15 ms slower to list at 1,200 loads.
+        landed = f"{table_dir(settings, plugin, table)}/**/*.parquet"
         location = (f"(select {columns} from read_parquet('{landed}', union_by_name = true, "
                     "hive_partitioning = false))")
         tables.append({

@@ -560,6 +560,32 @@ def test_a_column_renamed_in_the_declaration_is_not_read_from_older_loads_and_th
     assert declaration_drift(settings, *after) is None
 
 
+def test_the_landed_source_reads_before_a_tables_first_load_and_a_column_declared_after_every_load(settings,
+                                                                                                   tmp_path):
+    """A plugin added today builds before its first extract arrives (no rows, every declared column), and a
+    column declared after every landed load reads blank for them, not as a missing column that fails the build."""
+    import yaml
+
+    from pipelines.dbt_assembly import sources_yaml
+    from pipelines.landing import ensure_schema_file
+    from tests.helpers import falls_declaration
+
+    def read(plugin: Plugin, query: str) -> list[tuple]:
+        ensure_schema_file(settings, plugin, plugin.tables[0])  # what assembling the dbt project does
+        [source] = yaml.safe_load(sources_yaml(settings, plugin))["sources"][0]["tables"]
+        with duckdb.connect() as con:
+            return con.execute(query.format(source=source["meta"]["external_location"])).fetchall()
+
+    before, after = falls_declaration("harm_level", True, tmp_path), falls_declaration("harm", False, tmp_path)
+    assert read(before[0], "select count(*), count(event_id), count(harm_level) from {source}") == [(0, 0, 0)]
+    folder = settings.inbox / "falls"
+    folder.mkdir(parents=True)
+    (folder / "falls_1.csv").write_text("Event ID,Occurred,Harm\nE1,2024-02-01,severe\n")
+    [load] = land_inbox(settings, *before, LOAD_DATE)
+    assert load.status == "landed"
+    assert read(after[0], "select event_id, occurred_on, harm from {source}") == [("E1", dt.date(2024, 2, 1), None)]
+
+
 def test_landed_columns_are_read_from_each_footer_once_and_again_when_the_load_is_re_landed(settings, tmp_path,
                                                                                            monkeypatch):
     import pyarrow.parquet as pq
