@@ -1,7 +1,9 @@
 """Issue 6 end to end: in a clean copy of the repository, `kpo plugin new falls_log` then the demo
 publishes falls_log's metrics with SPC while `git status` shows changes only under plugins/falls_log/;
-and a plugin installed as its own package is discovered, checked and published the same way."""
+and a plugin installed as its own package is discovered, checked and published the same way. Then a
+third plugin is added before its first extract arrives: the next nightly run still publishes."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -53,8 +55,18 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> dict:
     listing = kpo_in(repo, home, "plugin", "list", extra_path=str(site))
     demo = kpo_in(repo, home, "demo", "--scale", "0.1", extra_path=str(site))
     assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-4000:]
+    after_demo = git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
+    demo_publication = publication_id(home)
+    # deployed before its source sends anything: the nightly run lands nothing for it
+    late = kpo_in(repo, home, "plugin", "new", "pressure_ulcers", "--title", "Pressure ulcers")
+    assert late.returncode == 0, late.stdout + late.stderr
     return {"repo": repo, "home": home, "after_new": after_new, "check": check, "listing": listing,
-            "after_demo": git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()}
+            "after_demo": after_demo, "demo_publication": demo_publication,
+            "late_run": kpo_in(repo, home, "run", extra_path=str(site))}
+
+
+def publication_id(home: Path) -> str:
+    return json.loads((home / "published" / "manifest.json").read_text())["publication_id"]
 
 
 def rows(home: Path, sql: str) -> list[tuple]:
@@ -87,3 +99,36 @@ def test_the_installed_plugin_is_listed_as_a_package(published):
 def test_the_installed_plugin_passes_the_same_gate(published):
     manifest = (published["home"] / "published" / "manifest.json").read_text()
     assert "landing/outpatient_dna/appointments" in manifest and "gx_metric_rows_outpatient_dna" in manifest
+
+
+def test_a_source_added_before_its_first_extract_warns_and_every_other_source_is_published(published):
+    """Its project's metric has no measurements yet: a warning naming the check, not a failure that would stop
+    the trust's publication until the first extract arrives."""
+    run = published["late_run"]
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    assert "WARN dim_projects assert_every_project_metric_has_data" in run.stdout
+    assert publication_id(published["home"]) != published["demo_publication"]
+    assert rows(published["home"], "select metric_id, series_key from dim_projects "
+                                   "where project_id = 'pressure_ulcers_improvement'") == [("pressure_ulcers_events",
+                                                                                            "trust")]
+    assert rows(published["home"], "select count(*) from mart_metric_monthly "
+                                   "where metric_id like 'pressure_ulcers_%'") == [(0,)]
+
+
+def test_a_project_on_a_series_its_measured_metric_does_not_have_still_fails(published):
+    """The warning is for a metric measured nowhere yet; a measured metric without the project's series is a
+    misconfigured project (a wrong series key), and stays an error."""
+    build = published["home"] / "warehouse" / "build.duckdb"
+    misconfigured = ("insert into dim_projects by name select * replace ('misconfigured' as project_id, "
+                     "'csu:NONE' as series_key) from dim_projects where project_id = 'falls_log_improvement'")
+    with duckdb.connect(str(build)) as con:
+        con.execute(misconfigured)
+    try:
+        tests = kpo_in(published["repo"], published["home"], "dbt", "--", "test", "--select",
+                       "assert_every_project_series_is_measured", "assert_every_project_metric_has_data")
+    finally:
+        with duckdb.connect(str(build)) as con:
+            con.execute("delete from dim_projects where project_id = 'misconfigured'")
+    assert tests.returncode != 0
+    assert "FAIL 1 assert_every_project_series_is_measured" in tests.stdout
+    assert "WARN 1 assert_every_project_metric_has_data" in tests.stdout  # pressure_ulcers, still without data
