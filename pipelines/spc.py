@@ -34,12 +34,18 @@ from pipelines.spc_rules import (
 RANGE_LIMIT_FACTOR = 3.267
 FIRM_LIMITS_MIN_POINTS = 12  # DOMAIN: a segment with fewer than 12 points has trial limits.
 
-OUTPUT_COLUMNS: tuple[str, ...] = (
-    "segment_id", "point_in_segment", "is_baseline_point", "moving_range", "mr_bar", "mean",
-    "upl", "lpl", "upper_two_sigma", "lower_two_sigma", "is_trial_limits", "moving_range_screening",
-    "rule_astronomical", "rule_shift", "rule_trend", "rule_two_of_three", "signal_high", "signal_low",
-    "point_type", "variation_icon", "assurance_icon",
-)  # fmt: skip
+# The columns compute_spc adds, with their types whatever the points hold: the dbt model's table must match the
+# marts' contracts even when it is empty (a deployment before its first extract) or when a column holds no
+# value at all (no series has a target, so every assurance icon is blank: pandas would infer a column of
+# None as objects, which DuckDB stores as INTEGER).
+OUTPUT_DTYPES: dict[str, str] = {
+    "segment_id": "int64", "point_in_segment": "int64", "is_baseline_point": "bool",
+    **dict.fromkeys(("moving_range", "mr_bar", "mean", "upl", "lpl", "upper_two_sigma", "lower_two_sigma"), "float64"),
+    **dict.fromkeys(("is_trial_limits", "moving_range_screening", "rule_astronomical", "rule_shift", "rule_trend",
+                     "rule_two_of_three", "signal_high", "signal_low"), "bool"),
+    **dict.fromkeys(("point_type", "variation_icon", "assurance_icon"), "str"),
+}  # fmt: skip
+OUTPUT_COLUMNS: tuple[str, ...] = tuple(OUTPUT_DTYPES)
 
 
 def _validated(points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +155,7 @@ def compute_spc(points: pd.DataFrame, settings: SpcSettings) -> pd.DataFrame:
         "assurance_icon": assurance(_target(points), lim, settings.direction),
     }  # fmt: skip
     # One concat, not 21 column inserts: this runs once per series in the dbt model.
-    added = pd.DataFrame({name: columns[name] for name in OUTPUT_COLUMNS}, index=points.index)
+    added = pd.DataFrame({name: columns[name] for name in OUTPUT_COLUMNS}, index=points.index).astype(OUTPUT_DTYPES)
     return pd.concat([points.drop(columns=list(OUTPUT_COLUMNS), errors="ignore"), added], axis=1)
 
 

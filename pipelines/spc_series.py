@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.spc import OUTPUT_COLUMNS, SpcSettings, compute_spc
+from pipelines.spc import OUTPUT_COLUMNS, OUTPUT_DTYPES, SpcSettings, compute_spc
 from pipelines.spc_rules import compare
 
 
@@ -31,6 +31,23 @@ class SeriesSummary:
     is_trial_limits: bool
     rebase_suggested: bool
     rebase_reason: str | None
+
+
+# SeriesSummary's columns as summarise_groups types them (latest_period takes the series' period type): typed,
+# not inferred, so that no summary yet, or a column blank in every series (no rebase suggested anywhere), still
+# reaches the warehouse as the mart's contract declares.
+SUMMARY_DTYPES: dict[str, str] = {
+    **dict.fromkeys(("latest_value", "latest_target", "mean", "upl", "lpl"), "float64"),
+    **dict.fromkeys(("variation_icon", "assurance_icon", "rebase_reason"), "str"),
+    **dict.fromkeys(("points_in_segment", "segment_id"), "int64"),
+    **dict.fromkeys(("is_trial_limits", "rebase_suggested"), "bool"),
+}
+
+
+def _typed(dtype: Any) -> Any:
+    """A column's type, with objects taken for text: DuckDB hands an empty VARCHAR column to pandas as objects
+    (a column with values as text), and pandas hands objects back to DuckDB as INTEGER."""
+    return "str" if dtype == object else dtype
 
 
 def _as_period_like(value: Any, period: pd.Series) -> Any:
@@ -105,8 +122,9 @@ def compute_spc_groups(
 ) -> pd.DataFrame:
     """compute_spc per series (e.g. metric_id × series_key), concatenated, for the dbt Python model.
     Each group is sorted by period first: warehouse tables carry no row order."""
-    if frame.empty:
-        return frame.reindex(columns=[*frame.columns, *OUTPUT_COLUMNS])
+    if frame.empty:  # no metric has a point yet: the columns still have their types
+        typed = frame.astype({name: _typed(dtype) for name, dtype in frame.dtypes.items()})
+        return typed.reindex(columns=[*frame.columns, *OUTPUT_COLUMNS]).astype(OUTPUT_DTYPES)
     parts = []
     for key, group in frame.groupby(keys, sort=False, dropna=False):
         try:
@@ -145,4 +163,5 @@ def summarise_groups(
         summary = summarise_series(ordered, settings_for(key), intervention_for(key))
         rows.append({**dict(zip(keys, key, strict=True)), **summary.__dict__})
     columns = [*keys, *SeriesSummary.__dataclass_fields__]
-    return pd.DataFrame(rows, columns=columns)
+    types = {**{key: _typed(spc[key].dtype) for key in keys}, "latest_period": spc["period"].dtype, **SUMMARY_DTYPES}
+    return pd.DataFrame(rows, columns=columns).astype(types)

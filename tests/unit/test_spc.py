@@ -793,3 +793,58 @@ def test_vectorised_rules_match_a_literal_reading_on_random_series() -> None:
         assert out["signal_low"].tolist() == low, context
         icons = [_reference_icons(expected, i, settings.direction) for i in range(len(values))]
         assert list(zip(out["point_type"], out["variation_icon"], strict=True)) == icons, context
+
+
+# The marts' contracts (dbt_project/models/metrics/*.yml) and the DuckDB types each contract type accepts from
+# the Python models' tables (the marts cast integers and periods, and pass the rest through).
+ACCEPTED = {"varchar": {"VARCHAR"}, "boolean": {"BOOLEAN"}, "double": {"DOUBLE"}, "integer": {"INTEGER", "BIGINT"},
+            "date": {"DATE", "TIMESTAMP"}}
+
+
+def contract_types(mart: str) -> dict[str, str]:
+    import yaml
+
+    from tests.helpers import REPO
+
+    [model] = yaml.safe_load((REPO / "dbt_project" / "models" / "metrics" / f"{mart}.yml").read_text())["models"]
+    return {column["name"]: column["data_type"] for column in model["columns"]}
+
+
+def as_duckdb_types(frame: pd.DataFrame) -> dict[str, str]:
+    import duckdb
+
+    return {name: kind for name, kind, *_ in duckdb.sql("describe select * from frame").fetchall()}
+
+
+def prepared_points(rows: str) -> pd.DataFrame:
+    """int_metric_points_prepared as the dbt Python model gets it from DuckDB."""
+    import duckdb
+
+    return duckdb.sql(f"""select metric_id, series_key, period, value, target, rebase from (values {rows})
+                          as points (metric_id, series_key, period, value, target, rebase)""").df()
+
+
+@pytest.mark.parametrize("rows", [
+    # a deployment before its first extract: no point at all (DuckDB hands empty text columns over as objects)
+    "(cast(null as varchar), cast(null as varchar), cast(null as date), cast(null as double), "
+    "cast(null as double), false) limit 0",
+    # no series has a target, so no assurance icon, and none ends in a shift, so no rebase reason
+    ", ".join(f"('m', 'trust', date '2024-{month:02d}-01', {10 + month % 2}.0, cast(null as double), false)"
+              for month in range(1, 13)),
+], ids=["no points", "no targets or rebases"])
+def test_the_spc_tables_reach_duckdb_with_the_types_the_marts_contracts_declare(rows: str) -> None:
+    """A column pandas cannot type from its values (none, or all blank) would reach DuckDB as INTEGER, and the
+    marts' enforced contracts would fail the whole build."""
+    from pipelines.spc_series import summarise_groups
+
+    spc = compute_spc_groups(prepared_points(rows), ["metric_id", "series_key"], lambda key: INCREASE)
+    summary = summarise_groups(spc, ["metric_id", "series_key"], lambda key: INCREASE)
+    for mart, frame in (("mart_metric_spc", spc.rename(columns={"period": "period_month"})),
+                        ("mart_metric_summary", summary.rename(columns={"latest_period": "latest_period_month",
+                                                                        "latest_target": "target"}))):
+        declared, stored = contract_types(mart), as_duckdb_types(frame)
+        shared = sorted(set(declared) & set(stored))
+        assert len(shared) >= 10, (mart, shared)
+        wrong = {name: (declared[name], stored[name]) for name in shared
+                 if stored[name] not in ACCEPTED[declared[name]]}
+        assert not wrong, (mart, wrong)
