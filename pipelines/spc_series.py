@@ -47,7 +47,7 @@ SUMMARY_DTYPES: dict[str, str] = {
 def _typed(dtype: Any) -> Any:
     """A column's type, with objects taken for text: DuckDB hands an empty VARCHAR column to pandas as objects
     (a column with values as text), and pandas hands objects back to DuckDB as INTEGER."""
-    return "str" if dtype == object else dtype
+    return "str" if pd.api.types.is_object_dtype(dtype) else dtype
 
 
 def _as_period_like(value: Any, period: pd.Series) -> Any:
