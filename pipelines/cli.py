@@ -196,6 +196,11 @@ def publish_status():
         console.print(rows)
     if serving is None:
         console.print("nothing is published yet")
+    hold = publication.held(settings)
+    if hold is not None:
+        newer = sum(item.publication_id > hold.publication_id for item in kept)
+        console.print(f"[yellow]{hold}; {newer} newer publication(s) kept, not served[/yellow]", soft_wrap=True,
+                      highlight=False)
     # Runs that failed publish nothing, so the list above cannot show them: a night that failed leaves the last
     # publication served, and this says so.
     failed = [alert for alert in read_alerts(settings) if alert.raised_at and
@@ -212,14 +217,27 @@ def publish_status():
 
 @publish_app.command("rollback")
 def publish_rollback(publication_id: Annotated[str | None, typer.Argument()] = None):
-    """Serve an earlier publication again (default: the one before the current)."""
+    """Serve an earlier publication again (default: the one before the current) and hold it until `resume`."""
     from pipelines import publication
 
     try:
         served = publication.rollback(load_settings(), publication_id)
     except ValueError as exc:
         _fail("publish rollback", str(exc), code=1)
-    console.print(f"now serving publication {served}")
+    console.print(f"now serving publication {served}, held: later runs keep their publications but serve none "
+                  "until `kpo publish resume`", soft_wrap=True, highlight=False)
+
+
+@publish_app.command("resume")
+def publish_resume(publication_id: Annotated[str | None, typer.Argument()] = None):
+    """End a rollback's hold: serve the newest publication (or ID), and let runs serve theirs again."""
+    from pipelines import publication
+
+    try:
+        served = publication.resume(load_settings(), publication_id)
+    except ValueError as exc:
+        _fail("publish resume", str(exc), code=1)
+    console.print(f"now serving publication {served}; runs serve what they publish again")
 
 
 @app.command()

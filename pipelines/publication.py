@@ -8,7 +8,9 @@ Layout:
 
 A publication is written under `publications/.<id>.tmp`, fsynced, renamed to `publications/<id>`,
 and only then is `.current` swapped with `os.replace` — one atomic rename switches every published
-file at once. A crash at any point leaves `.current` on the previous complete publication; the
+file at once. A rollback holds what it serves (`publications/hold.json`): later runs still write their
+publications, but serve none until `kpo publish resume`, so the next night does not serve again what was rolled
+back. A crash at any point leaves `.current` on the previous complete publication; the
 next run deletes leftover temporaries. A BI client that opened the old kpo.duckdb keeps its file
 (old publications are kept, and on Linux an open file survives deletion anyway).
 """
@@ -27,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import faults
+from pipelines.files import replace_text
 from pipelines.settings import REPO_ROOT, Settings
 from pipelines.typing_sql import quote_literal
 
@@ -34,6 +37,7 @@ from pipelines.typing_sql import quote_literal
 STORAGE_VERSION = "v1.4.0"
 SERVED = ("kpo.duckdb", "parquet", "manifest.json", "report.html", "share", "docs", "quality")
 CURRENT = ".current"
+HOLD = "hold.json"  # under publications/: a rollback's hold (see rollback)
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,8 @@ def publish(settings: Settings, publication_id: str, models: list[str], docs: di
     faults.pause("publish_before_rename")
     final = settings.publications / publication_id
     os.rename(staging, final)
-    serve(settings, publication_id)
+    if held(settings) is None:
+        serve(settings, publication_id)
     prune(settings)
     return Publication(publication_id, final, manifest)
 
@@ -238,8 +243,33 @@ def prune(settings: Settings) -> None:
             shutil.rmtree(old.path, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Hold:
+    """Serving held by a rollback: what it serves, since when (UTC), and what it replaced."""
+
+    publication_id: str
+    since: str
+    replaced: str | None
+
+    def __str__(self) -> str:
+        return (f"serving is held at {self.publication_id} since {self.since[:16].replace('T', ' ')} UTC (kpo publish "
+                f"rollback): runs keep their publications under publications/ but serve none until `kpo publish "
+                f"resume`")
+
+
+def held(settings: Settings) -> Hold | None:
+    path = settings.publications / HOLD
+    if not path.exists():
+        return None
+    try:
+        return Hold(**json.loads(path.read_text()))
+    except (ValueError, TypeError) as exc:  # written whole (replace_text): only a hand edit gets here
+        raise ValueError(f"{path}: not a hold kpo wrote ({exc}); `kpo publish resume` replaces it") from None
+
+
 def rollback(settings: Settings, publication_id: str | None = None) -> str:
-    """Serve an earlier publication (default: the one before the current)."""
+    """Serve an earlier publication (default: the one before the current) and hold it: a rollback is undone
+    by `resume`, never by the next night's run, which would serve again what the warehouse still holds."""
     publications = [p.publication_id for p in list_publications(settings)]
     serving = current_id(settings)
     if publication_id is None:
@@ -249,5 +279,22 @@ def rollback(settings: Settings, publication_id: str | None = None) -> str:
         publication_id = older[0]
     if publication_id not in publications:
         raise ValueError(f"no publication {publication_id!r}; kept: {', '.join(publications) or 'none'}")
+    # The hold first: killed between the two, no run serves until the rollback is run again or resumed.
+    since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    replace_text(settings.publications / HOLD, json.dumps(
+        {"publication_id": publication_id, "since": since, "replaced": serving}))
     serve(settings, publication_id)
+    return publication_id
+
+
+def resume(settings: Settings, publication_id: str | None = None) -> str:
+    """End a rollback's hold: serve a kept publication (default: the newest) and let runs serve theirs again."""
+    publications = [p.publication_id for p in list_publications(settings)]
+    if not publications:
+        raise ValueError("there is no publication to serve")
+    publication_id = publication_id or publications[0]
+    if publication_id not in publications:
+        raise ValueError(f"no publication {publication_id!r}; kept: {', '.join(publications)}")
+    serve(settings, publication_id)
+    (settings.publications / HOLD).unlink(missing_ok=True)
     return publication_id

@@ -113,11 +113,16 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
                   lambda staging, manifest: build_report(staging / "kpo.duckdb", manifest, staging / "report.html")]
         result = publication.publish(settings, publication_id, models, docs_from_manifest(dbt_manifest, models),
                                      manifest, share_models=share_models, extras=extras)
-        context.log.info(f"published {publication_id} to {settings.published}")
+        hold = publication.held(settings)
+        if hold is None:
+            context.log.info(f"published {publication_id} to {settings.published}")
+        else:
+            context.log.warning(f"published {publication_id} to {result.path}, not served: {hold}")
         kept = publication.list_publications(settings)  # this run's publication among them
         gx_suites.prune_projects(settings, {p.manifest.get("run_id") for p in kept} | {run_id})
         return dg.MaterializeResult(metadata={
-            "publication_id": publication_id, "path": str(settings.published),
+            "publication_id": publication_id, "path": str(settings.published if hold is None else result.path),
+            "served": hold is None, **({"held": str(hold)} if hold else {}),
             "tables": dg.MetadataValue.json(result.manifest["tables"]),
             "checks_passed": sum(o.passed for o in outcomes), "checks_failed": sum(not o.passed for o in outcomes),
             "notes": dg.MetadataValue.json(notes)})

@@ -68,6 +68,7 @@ class RunSummary:
     log_path: str | None = None
     unclaimed: list[str] = field(default_factory=list)  # inbox files no plugin table will ever load
     notes: list[str] = field(default_factory=list)  # what the publication says of its metrics (none without rows)
+    held: str | None = None  # why the publication was kept and not served (a rollback's hold)
 
     @property
     def checks_failed(self) -> list[dict]:
@@ -119,6 +120,7 @@ def _materialized(summary: RunSummary, materialization: dg.AssetMaterialization)
     elif path == ["publication"] and metadata.get("republished", True):
         summary.publication_id = str(metadata.get("publication_id"))
         summary.notes = list(metadata.get("notes") or [])
+        summary.held = metadata.get("held")
 
 
 def _loads_rejected(summary: RunSummary, evaluation: dg.AssetCheckEvaluation) -> None:

@@ -81,7 +81,11 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
         console.print(f"[yellow]{len(summary.unclaimed)} file(s) in the inbox that no run will load (no plugin's "
                       "folder, or a name no table's pattern matches; `kpo plugin list` shows the patterns): "
                       f"{', '.join(summary.unclaimed)}[/yellow]", soft_wrap=True, highlight=False)
-    if summary.success and summary.publication_id:
+    if summary.success and summary.publication_id and summary.held:
+        console.print(f"[yellow]published {summary.publication_id}, not served: {summary.held}[/yellow]",
+                      soft_wrap=True, highlight=False)
+        console.print(f"  kept in:   {settings.publications / summary.publication_id}")
+    elif summary.success and summary.publication_id:
         console.print(f"[green]published {summary.publication_id}[/green]")
         console.print(f"  warehouse: {settings.published / 'kpo.duckdb'}")
         console.print(f"  parquet:   {settings.published / 'parquet'}")

@@ -110,6 +110,29 @@ def test_the_same_extracts_again_change_no_published_number(demo_home, tmp_path)
     assert not (home / "dbt" / "target" / "dbt.log").exists()
 
 
+def test_a_rollback_is_held_through_the_next_run_until_resumed(demo_home, tmp_path):
+    """Served numbers found wrong are rolled back: the next night's run still builds, checks and keeps its
+    publication, but the one rolled back to stays served, byte for byte, until `kpo publish resume`."""
+    home = copy_home(demo_home, tmp_path / "home")
+    [demo] = [p for p in (home / "publications").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    earlier = home / "publications" / "20200101T000000Z-earlier"  # kept from an earlier night
+    shutil.copytree(demo, earlier)
+    manifest = json.loads((earlier / "manifest.json").read_text())
+    (earlier / "manifest.json").write_text(json.dumps({**manifest, "publication_id": earlier.name}))
+    rolled = kpo(home, "publish", "rollback")
+    assert rolled.returncode == 0 and f"now serving publication {earlier.name}, held" in rolled.stdout
+    before = tree_digest(home / "published")
+    result = kpo(home, "run")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"not served: serving is held at {earlier.name} since " in result.stdout
+    assert tree_digest(home / "published") == before
+    [tonight] = [p.name for p in (home / "publications").iterdir() if p.is_dir() and p.name > demo.name]
+    assert (home / "publications" / tonight / "manifest.json").exists()
+    resumed = kpo(home, "publish", "resume")
+    assert resumed.returncode == 0 and f"now serving publication {tonight}" in resumed.stdout
+    assert json.loads((home / "published" / "manifest.json").read_text())["publication_id"] == tonight
+
+
 def write_vacancies(path: Path, rows: list[dict]) -> None:
     headers = ["Vacancy Reference", "Job Title", "Staff Group", "Band", "CSU Code", "Site", "Status",
                "Date Authorised", "Advert Published", "Closing Date", "Shortlisting Complete", "Interview Date",

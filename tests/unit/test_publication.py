@@ -81,6 +81,45 @@ def test_a_crash_before_the_rename_leaves_the_previous_publication_served(settin
     assert publication.current_id(settings) == "20240103T000000Z-cccc"
 
 
+def test_a_rollback_holds_until_resumed_so_the_next_run_does_not_serve_again_what_was_rolled_back(settings):
+    publish(settings, "20240101T000000Z-aaaa", value=2)
+    rolled_back_to = tree_digest(settings.published)
+    publish(settings, "20240102T000000Z-bbbb", value=3)  # the publication found wrong
+    assert publication.rollback(settings) == "20240101T000000Z-aaaa"
+    hold = publication.held(settings)
+    assert (hold.publication_id, hold.replaced) == ("20240101T000000Z-aaaa", "20240102T000000Z-bbbb")
+    for day in range(3, 7):  # nights go on: each writes its publication, none is served
+        publish(settings, f"2024010{day}T000000Z-night", value=day)
+        assert tree_digest(settings.published) == rolled_back_to
+    kept = [p.publication_id for p in publication.list_publications(settings)]
+    # the newest three (keep_publications) and the held one, served
+    assert kept == ["20240106T000000Z-night", "20240105T000000Z-night", "20240104T000000Z-night",
+                    "20240101T000000Z-aaaa"]
+    assert publication.resume(settings) == "20240106T000000Z-night"
+    assert publication.held(settings) is None
+    with duckdb.connect(str(settings.published / "kpo.duckdb"), read_only=True) as con:
+        assert con.execute("select sum(value) from mart_a").fetchall() == [(6 * 45,)]
+    publish(settings, "20240107T000000Z-next", value=7)
+    assert publication.current_id(settings) == "20240107T000000Z-next"
+
+
+def test_publish_status_names_the_hold_and_resume_ends_it(settings):
+    publish(settings, "20240101T000000Z-aaaa")
+    publish(settings, "20240102T000000Z-bbbb")
+    env = {"KPO_KEEP_PUBLICATIONS": "3"}
+    rolled = kpo(settings.home, "publish", "rollback", env=env)
+    assert rolled.returncode == 0 and "held" in rolled.stdout and "kpo publish resume" in rolled.stdout
+    publish(settings, "20240103T000000Z-cccc")
+    status = kpo(settings.home, "publish", "status", env=env)
+    assert "serving is held at 20240101T000000Z-aaaa since " in status.stdout
+    assert "2 newer publication(s) kept, not served" in status.stdout
+    resumed = kpo(settings.home, "publish", "resume", env=env)
+    assert resumed.returncode == 0 and "now serving publication 20240103T000000Z-cccc" in resumed.stdout
+    assert "held" not in kpo(settings.home, "publish", "status", env=env).stdout
+    missing = kpo(settings.home, "publish", "resume", "nope", env=env)
+    assert missing.returncode == 1 and "no publication 'nope'" in missing.stderr
+
+
 def test_rollback_to_an_unknown_publication_is_refused(settings):
     publish(settings, "20240101T000000Z-aaaa")
     with pytest.raises(ValueError, match="no publication 'nope'"):
