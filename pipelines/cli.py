@@ -283,6 +283,7 @@ def plugin_check(name: str,
     """The contract checks for one plugin; with --file, every schema mismatch of a real extract (row and
     column). Nothing is loaded."""
     from pipelines import plugin_check as checks
+    from pipelines.landing import DamagedLoad
     from pipelines.reference import load_reference
     from plugins import registry
 
@@ -297,7 +298,10 @@ def plugin_check(name: str,
     problems = declaration_problems(plugin) + checks.reference_problems(plugin, reference, metric_ids)
     problems += checks.rule_problems(plugin) + checks.suite_problems(plugin, checks.dbt_model_names(plugins))
     problems += checks.synthetic_problems(plugin, reference)
-    drifts = checks.landed_drift(load_settings(), plugin)  # e.g. after renaming a column
+    try:
+        drifts = checks.landed_drift(load_settings(), plugin)  # e.g. after renaming a column
+    except DamagedLoad as exc:  # every run stops on it too
+        drifts, problems = [], [*problems, str(exc)]
     problems += [str(drift) for drift in drifts if drift.required]  # every run stops on these
     for problem in problems:
         console.print(f"[red]{name}: {escape(problem)}[/red]", soft_wrap=True)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from pipelines.landing import FileLoad, archived_on, declaration_drift, land_inbox, reland_archive
+from pipelines.landing import DamagedLoad, FileLoad, archived_on, declaration_drift, land_inbox, reland_archive
 from pipelines.settings import LONDON, Settings
 from plugins.contract import Plugin, Table
 
@@ -103,7 +103,10 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
                              metadata=metadata, allow_retries=False)
         # Loads landed under an earlier declaration read a column declared since as blank. Where the declaration
         # requires it, the run stops (a backfill, which re-lands them day by day, only warns: it is the remedy).
-        drift = declaration_drift(settings, plugin, table)
+        try:
+            drift = declaration_drift(settings, plugin, table)
+        except DamagedLoad as exc:  # a retry cannot mend a damaged file: say which, and how to mend it
+            raise dg.Failure(description=str(exc), metadata=metadata, allow_retries=False) from None
         if drift is not None and drift.required and not reprocessing(context.run.tags):
             raise dg.Failure(description=str(drift), metadata=metadata, allow_retries=False)
         if drift is not None:

@@ -50,6 +50,10 @@ class StillArriving(Exception):  # noqa: N818 - a state of the file, not an erro
     """The extract changed while it was being landed: it is still being written."""
 
 
+class DamagedLoad(Exception):
+    """A landed load whose Parquet cannot be read (cut short, or damaged on disk)."""
+
+
 @dataclass(frozen=True)
 class FileLoad:
     plugin: str
@@ -378,8 +382,6 @@ def landed_columns(settings: Settings, plugin: Plugin, table: Table) -> dict[Pat
     loads: the names are kept in `_landed_columns.json` beside them, each with the inode, size and
     modification time of the file it was read from, and a footer is read again only when those change (a
     backfill re-lands a load in place). The index is only a cache: lost or unreadable, it is rebuilt."""
-    import pyarrow.parquet as pq
-
     root = table_dir(settings, plugin, table)
     index = root / "_landed_columns.json"
     try:
@@ -392,11 +394,27 @@ def landed_columns(settings: Settings, plugin: Plugin, table: Table) -> dict[Pat
         key, stamp = path.relative_to(root).as_posix(), [stat.st_ino, stat.st_size, stat.st_mtime_ns]
         entry = known.get(key)
         names = entry[1] if isinstance(entry, list) and len(entry) == 2 and entry[0] == stamp else None
-        columns[path] = names if names is not None else pq.read_schema(path).names
+        columns[path] = names if names is not None else _landed_schema(settings, plugin, path).names
         fresh[key] = [stamp, columns[path]]
     if fresh != known and root.is_dir():
         replace_text(index, json.dumps(fresh))  # a run and a plugin check may both write it
     return columns
+
+
+def _landed_schema(settings: Settings, plugin: Plugin, path: Path):
+    """A landed load's Parquet schema, or DamagedLoad naming the file and the remedy: its load date re-landed
+    from the archive, which replaces the file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        day = landed_load_date(path)
+        archived = settings.archive / plugin.name / f"load_date={day}"
+        raise DamagedLoad(
+            f"{path}: a landed load that cannot be read ({exc}). Its extract is archived under {archived}: "
+            f"re-land that load date with `kpo backfill --start {day} --end {day}`") from None
 
 
 def ensure_schema_file(settings: Settings, plugin: Plugin, table: Table) -> Path:

@@ -102,8 +102,13 @@ def summarise(instance: dg.DagsterInstance, run_id: str, load_date: str) -> RunS
 
 def _dbt_test_text(evaluation: dg.AssetCheckEvaluation) -> str | None:
     """A dbt test's check has no description: say how many rows it found, and how to see them."""
-    failures = _metadata_value((evaluation.metadata or {}).get("dagster_dbt/failed_row_count"))
-    if failures is None or evaluation.passed:
+    metadata = evaluation.metadata or {}
+    if evaluation.passed:
+        return None
+    if _metadata_value(metadata.get("status")) == "error":  # it found nothing: it did not run to a result
+        return "dbt could not run the test (error): the dbt build's failure below says why"
+    failures = _metadata_value(metadata.get("dagster_dbt/failed_row_count"))
+    if failures is None:
         return None
     return (f"dbt test found {failures} row(s) that break it; `kpo dbt show --select {evaluation.check_name}` "
             "lists them")

@@ -147,8 +147,11 @@ def failed_nodes(target: Path) -> list[str]:
     lines = []
     for result in results:
         if result["status"] in {"error", "fail", "runtime error"}:
-            message = (result.get("message") or "").strip().splitlines()
-            lines.append(f"{result['unique_id'].split('.', 2)[-1]} {result['status']}: {message[0] if message else ''}")
+            message = [line.strip() for line in (result.get("message") or "").strip().splitlines() if line.strip()]
+            # dbt's first line names the node; the database's own error (a file DuckDB cannot read, say) follows
+            cause = next((line for line in message[1:] if "Error" in line.split(":", 1)[0]), None)
+            text = "; ".join(filter(None, [message[0] if message else "", cause]))
+            lines.append(f"{result['unique_id'].split('.', 2)[-1]} {result['status']}: {text}")
     return lines or ["see the run log"]
 
 

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import dagster as dg
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.definitions import nightly_job
@@ -270,6 +271,34 @@ def test_a_transient_landing_failure_is_retried_and_a_rejected_extract_is_not(se
     assert list((settings.quarantine / "hr_recruitment" / "rejected").iterdir())
 
 
+def test_a_damaged_landed_load_fails_at_once_naming_the_file_and_a_backfill_of_its_date_mends_it(settings):
+    """A landed Parquet file cut short (a disk fault): every later run reads the table's landed columns, so it
+    fails; not retried (reading again cannot mend it), naming the file and the load date to re-land."""
+    from pipelines import ingest
+
+    inbox = settings.inbox / "hr_recruitment"
+    inbox.mkdir(parents=True)
+    shutil.copy(Path(__file__).parent / "fixtures_vacancies.csv", inbox / "trac_vacancies_a.csv")
+    asset = ingest.landing_asset(settings, HR, HR.table("vacancies"))
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([asset], partition_key="2024-03-01", instance=instance).success
+    [landed] = (settings.landing / "hr_recruitment" / "vacancies" / "load_date=2024-03-01").glob("*.parquet")
+    (settings.landing / "hr_recruitment" / "vacancies" / "_landed_columns.json").unlink()  # as if never indexed
+    landed.write_bytes(landed.read_bytes()[: landed.stat().st_size // 2])
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([asset], partition_key="2024-03-02", instance=instance, raise_on_error=False)
+        retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+        [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert not result.success and retried == []
+    description = failure.step_failure_data.user_failure_data.description
+    assert f"{landed}: a landed load that cannot be read" in description
+    assert "re-land that load date with `kpo backfill --start 2024-03-01 --end 2024-03-01`" in description
+    with dg.instance_for_test() as instance:  # what that backfill's landing step does
+        result = dg.materialize([asset], partition_key="2024-03-01", instance=instance,
+                                tags={"dagster/backfill": "abcdefgh"})
+    assert result.success and pq.read_schema(landed).names
+
+
 def test_a_backfill_of_a_date_that_archived_nothing_relands_nothing(settings):
     """A UI backfill over a range runs every date, archived extracts or none. A date with none has nothing to
     re-land: its build need not be rebuilt in full, nor its publication made again. A date with another source's
@@ -479,6 +508,29 @@ def test_a_failed_dbt_test_is_summarised_with_its_rows_not_none():
     passed = dg.AssetCheckEvaluation(asset_key=dg.AssetKey("dim_projects"), check_name="x", passed=True,
                                      metadata={"dagster_dbt/failed_row_count": 0})
     assert _dbt_test_text(passed) is None
+
+
+def test_a_dbt_test_that_errored_is_not_said_to_have_found_rows_and_the_database_error_is_kept(tmp_path):
+    """A test DuckDB could not run (a landed file it cannot read) found nothing: it says so, and the dbt step's
+    failure keeps DuckDB's own error line, not only dbt's line naming the node."""
+    from pipelines.runner import _dbt_test_text
+    from pipelines.transform import failed_nodes
+
+    errored = dg.AssetCheckEvaluation(asset_key=dg.AssetKey("stg_ed_attendances__attendances"),
+                                      check_name="not_null_stg_ed_attendances__attendances_arrived_at", passed=False,
+                                      metadata={"dagster_dbt/failed_row_count": 0, "status": "error"})
+    assert "found" not in _dbt_test_text(errored) and "could not run the test (error)" in _dbt_test_text(errored)
+    message = ("Runtime Error in test not_null_stg_ed_attendances__attendances_arrived_at (models/x.yml)\n"
+               "  IO Error: Failed to read file \"/home/landing/a.parquet\": Snappy decompression failure\n\n"
+               "  compiled code at target/run/x.sql")
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "test.kpo.not_null_stg_ed_attendances__attendances_arrived_at.1a2b", "status": "error",
+         "message": message},
+        {"unique_id": "model.kpo.fct_ed_attendances", "status": "success", "message": "OK"}]}))
+    assert failed_nodes(tmp_path) == [
+        "not_null_stg_ed_attendances__attendances_arrived_at.1a2b error: Runtime Error in test "
+        "not_null_stg_ed_attendances__attendances_arrived_at (models/x.yml); IO Error: Failed to read file "
+        "\"/home/landing/a.parquet\": Snappy decompression failure"]
 
 
 def test_a_failed_dbt_step_names_a_plugin_model_by_its_path_under_plugins():
