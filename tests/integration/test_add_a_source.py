@@ -115,20 +115,37 @@ def test_a_source_added_before_its_first_extract_warns_and_every_other_source_is
                                    "where metric_id like 'pressure_ulcers_%'") == [(0,)]
 
 
-def test_a_project_on_a_series_its_measured_metric_does_not_have_still_fails(published):
-    """The warning is for a metric measured nowhere yet; a measured metric without the project's series is a
-    misconfigured project (a wrong series key), and stays an error."""
+def test_reference_rows_naming_what_no_plugin_declares_are_named(published):
+    """The warning is for a metric measured nowhere yet. A measured metric without the project's series is a
+    misconfigured project (a wrong series key), and a project on a metric no plugin declares (its plugin
+    retired) is an error; an override or an approved rebase of such a metric would change nothing, silently,
+    and is a warning. (Rows written into the built tables stand for rows in the seeds and plugin declarations.)"""
     build = published["home"] / "warehouse" / "build.duckdb"
-    misconfigured = ("insert into dim_projects by name select * replace ('misconfigured' as project_id, "
-                     "'csu:NONE' as series_key) from dim_projects where project_id = 'falls_log_improvement'")
+    falls = "from dim_projects where project_id = 'falls_log_improvement'"
+    stale = [f"insert into dim_projects by name select * replace ('misconfigured' as project_id, "
+             f"'csu:NONE' as series_key) {falls}",
+             f"insert into dim_projects by name select * replace ('retired' as project_id, "
+             f"'course_retired_pct' as metric_id) {falls}",
+             "insert into metric_settings (metric_id, target) values ('falls_log_event', 3)",  # a typo
+             "insert into spc_rebase_events by name select 'course_retired_pct' as metric_id, 'trust' as series_key, "
+             "date '2024-01-01' as rebase_date, 'new process' as reason, 'KPO' as approved_by"]
     with duckdb.connect(str(build)) as con:
-        con.execute(misconfigured)
+        for statement in stale:
+            con.execute(statement)
     try:
         tests = kpo_in(published["repo"], published["home"], "dbt", "--", "test", "--select",
-                       "assert_every_project_series_is_measured", "assert_every_project_metric_has_data")
+                       "assert_every_project_series_is_measured", "assert_every_project_metric_has_data",
+                       "every_project_metric_is_declared_by_a_plugin", "every_metric_setting_names_a_declared_metric",
+                       "every_rebase_names_a_declared_metric")
     finally:
         with duckdb.connect(str(build)) as con:
-            con.execute("delete from dim_projects where project_id = 'misconfigured'")
+            con.execute("delete from dim_projects where project_id in ('misconfigured', 'retired')")
+            con.execute("delete from metric_settings where metric_id = 'falls_log_event'")
+            con.execute("delete from spc_rebase_events where metric_id = 'course_retired_pct'")
     assert tests.returncode != 0
     assert "FAIL 1 assert_every_project_series_is_measured" in tests.stdout
-    assert "WARN 1 assert_every_project_metric_has_data" in tests.stdout  # pressure_ulcers, still without data
+    assert "FAIL 1 every_project_metric_is_declared_by_a_plugin" in tests.stdout
+    # pressure_ulcers, still without data, and the retired metric's project
+    assert "WARN 2 assert_every_project_metric_has_data" in tests.stdout
+    assert "WARN 1 every_metric_setting_names_a_declared_metric" in tests.stdout
+    assert "WARN 1 every_rebase_names_a_declared_metric" in tests.stdout
