@@ -74,6 +74,9 @@ class FileLoad:
     # the day the extract was first landed: its `not_future` values were judged against it, and a backfill
     # judges them against it again, so re-landing a day gives what landing it gave, whenever it runs
     received_on: str | None = None
+    # when the load was first landed (UTC), its rows' _loaded_at: among a load date's loads, the latest landed
+    # version of a record wins, and a backfill re-lands each load at its first time so the order stays
+    loaded_at: str | None = None
     extra: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
@@ -212,6 +215,8 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
     parquet = table_dir(settings, plugin, table) / day / f"{sha}.parquet"
     quarantine = settings.quarantine / plugin.name / table.name / day / f"{sha}.csv"
     received = first_received(parquet, load_date) if reprocess else settings.today()
+    loaded_at = (first_landed(settings, plugin, table, parquet, path) if reprocess
+                 else dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" "))
     key = settings.hmac_key()
     con = connect(settings)
     try:
@@ -219,8 +224,7 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         relation.create_view("raw_extract")
         mapping, warnings = check_headers(table, relation, path)
         build_checked(con, table, mapping, path, numbered="_line" in relation.columns, received=received)
-        lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(),
-                   "loaded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")}
+        lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(), "loaded_at": loaded_at}
         good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)
         if good + bad == 0:
             warnings.append(f"{path.name}: no rows after the header (an empty extract)")
@@ -236,7 +240,8 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         raise StillArriving(f"{path.name}: changed while it was being landed (still being written)")
     load = FileLoad(**base, status="landed", rows_landed=good, rows_quarantined=bad, identifier_flags=flags,
                     warnings=tuple(warnings), landing_path=str(parquet),
-                    quarantine_path=str(quarantine) if bad else None, received_on=received.isoformat())
+                    quarantine_path=str(quarantine) if bad else None, received_on=received.isoformat(),
+                    loaded_at=loaded_at)
     record = parquet.with_suffix(".load.json")
     replace_text(record, json.dumps(load.as_json(), indent=2))  # a backfill re-lands beside the old record
     faults.pause("ingest")
@@ -254,6 +259,37 @@ def first_received(parquet: Path, load_date: dt.date) -> dt.date:
         return dt.date.fromisoformat(json.loads(parquet.with_suffix(".load.json").read_text())["received_on"])
     except (OSError, ValueError, KeyError, TypeError):
         return load_date
+
+
+def rejected_loads_dir(settings: Settings, plugin: Plugin, table: Table, parquet: Path) -> Path:
+    """Where a landed load (`load_date=D/<sha256>.parquet`) its suite rejected is kept, with its record and reason."""
+    return settings.quarantine / plugin.name / table.name / "rejected-loads" / parquet.parent.name
+
+
+def first_landed(settings: Settings, plugin: Plugin, table: Table, parquet: Path, archived: Path) -> str:
+    """When a load a backfill re-lands was first landed, so that it keeps its place among its date's loads. A
+    staging model keeps the latest landed version of a record by load date, then landing time: re-landed at the
+    backfill's own time, in the archive's order (by content hash), a date's loads would be ordered by chance, and a
+    correction that arrived later that day could lose to the extract it corrected. From the load's record (landed,
+    or rejected by its suite); from its landed rows (a load landed before records kept the time); else when its
+    extract arrived (the archived extract keeps the inbox file's modification time)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    for record in (parquet.with_suffix(".load.json"),
+                   rejected_loads_dir(settings, plugin, table, parquet) / f"{parquet.stem}.load.json"):
+        try:
+            if stamp := json.loads(record.read_text()).get("loaded_at"):
+                return stamp
+        except (OSError, ValueError, AttributeError):
+            pass
+    try:
+        if (landed := pc.max(pq.read_table(parquet, columns=["_loaded_at"])["_loaded_at"]).as_py()) is not None:
+            return landed.isoformat(sep=" ")
+    except (OSError, KeyError, pa.ArrowException):
+        pass
+    return dt.datetime.fromtimestamp(archived.stat().st_mtime, dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
 # DuckDB's reasons for a CSV line it cannot read, kept after its "CSV Error on Line: N" (each line of its error is

@@ -21,7 +21,7 @@ import dagster as dg
 from pipelines import faults, gx_suites
 from pipelines.files import replace_text
 from pipelines.ingest import landing_key, run_load_date
-from pipelines.landing import landed_files, landed_load_date
+from pipelines.landing import landed_files, landed_load_date, rejected_loads_dir
 from pipelines.settings import Settings
 from plugins.contract import Plugin, Table
 
@@ -53,8 +53,7 @@ def mark_audited(files: list[Path], run_id: str) -> None:
 
 def rejection_reason(settings: Settings, plugin: Plugin, table: Table, parquet: Path) -> Path:
     """Where the reason a landed load (`load_date=D/<sha256>.parquet`) was rejected is kept, beside the load."""
-    return (settings.quarantine / plugin.name / table.name / "rejected-loads" / parquet.parent.name
-            / f"{parquet.stem}.reason.txt")
+    return rejected_loads_dir(settings, plugin, table, parquet) / f"{parquet.stem}.reason.txt"
 
 
 def clear_rejections(settings: Settings, plugin: Plugin, table: Table, files: list[Path]) -> None:

@@ -198,6 +198,43 @@ def test_a_backfill_lands_an_extract_dropped_under_two_names_once(settings):
     assert not relanded_marker(settings).exists()  # nothing archived that day, nothing re-landed
 
 
+def test_a_backfill_keeps_each_loads_first_landing_time_so_a_same_day_correction_still_wins(settings):
+    """Two extracts of one load date: the day's extract, then a correction of one vacancy. The latest landed
+    version of a record wins (by load date, then landing time): a backfill re-lands each at its first landing
+    time, not at its own in the archive's order (by content hash), which would let the corrected extract win."""
+    inbox, vacancies = settings.inbox / "hr_recruitment", HR.table("vacancies")
+    write_extract(inbox, "trac_vacancies.csv", [vacancy("0000001", **{"Job Title": "Clinical Psychologist"}),
+                                                vacancy("0000002")])
+    land_inbox(settings, HR, vacancies, LOAD_DATE)
+    write_extract(inbox, "trac_vacancies_correction.csv",
+                  [vacancy("0000001", **{"Job Title": "Senior Clinical Psychologist"})])
+    land_inbox(settings, HR, vacancies, LOAD_DATE)
+    latest = ("select job_title from read_parquet('{root}/load_date=*/*.parquet') where vacancy_id = '0000001' "
+              "order by _load_date desc, _loaded_at desc limit 1")
+    root = settings.landing / "hr_recruitment" / "vacancies"
+
+    def landing_times() -> dict[str, object]:
+        with duckdb.connect() as con:
+            return dict(con.execute(f"select _source_file, max(_loaded_at) from read_parquet('{root}/load_date=*/"
+                                    f"*.parquet') group by all").fetchall())
+
+    first = landing_times()
+    assert first["trac_vacancies.csv"] < first["trac_vacancies_correction.csv"]
+    for legacy in (False, True):  # a load record that kept no landing time: taken from the landed rows
+        if legacy:
+            for record in root.glob("load_date=*/*.load.json"):
+                record.write_text(json.dumps({k: v for k, v in json.loads(record.read_text()).items()
+                                              if k != "loaded_at"}))
+        loads = reland_archive(settings, HR, vacancies, LOAD_DATE)
+        assert [load.status for load in loads] == ["landed", "landed"]
+        assert landing_times() == first
+        with duckdb.connect() as con:
+            assert con.execute(latest.format(root=root)).fetchall() == [("Senior Clinical Psychologist",)]
+    records = {json.loads(r.read_text())["source_file"]: json.loads(r.read_text())["loaded_at"]
+               for r in root.glob("load_date=*/*.load.json")}
+    assert records == {name: str(stamp) for name, stamp in first.items()}
+
+
 def test_inbox_files_no_run_will_load_are_named(settings):
     inbox = settings.inbox
     write_extract(inbox / "hr_recruitment", "trac_vacancies.csv", [vacancy("0000001")])  # loads
