@@ -382,16 +382,24 @@ class DeclarationDrift:
     missing: tuple[str, ...]
     required: tuple[str, ...]  # the missing columns the declaration requires a value in
 
+    optional: bool = False  # every missing column is declared optional
+
     def __str__(self) -> str:
         first, last = self.load_dates[0], self.load_dates[-1]
         dates = first if first == last else f"{first} to {last}"
         required = (f"; {', '.join(self.required)} must hold a value, so nothing is published until they are "
                     "re-landed") if self.required else ""
+        backfill = f"kpo backfill --start {first} --end {last}"
+        if self.optional:  # declared optional already: new to the extract, most likely
+            remedy = (f"Nothing to do if it is new to the extract; if their extracts hold it under another name, "
+                      f"re-land them under this declaration: {backfill}")
+        else:
+            remedy = (f"If their extracts hold it (it was renamed, say), re-land them under this declaration: "
+                      f"{backfill}; if it is new to the extract, declare it optional=True"
+                      f"{' and not required' if self.required else ''}")
         return (f"{self.plugin}/{self.table}: {self.files} landed load(s) of load date(s) {dates} were landed under "
                 f"an earlier declaration and lack column(s) {', '.join(self.missing)}, blank for their rows{required}. "
-                f"If their extracts hold the column (it was renamed, say), re-land them under this declaration: kpo "
-                f"backfill --start {first} --end {last}; if it is new to the extract, declare it optional=True"
-                f"{' and not required' if self.required else ''}")
+                f"{remedy}")
 
 
 def declaration_drift(settings: Settings, plugin: Plugin, table: Table) -> DeclarationDrift | None:
@@ -408,8 +416,9 @@ def declaration_drift(settings: Settings, plugin: Plugin, table: Table) -> Decla
     if not files:
         return None
     ordered = tuple(name for name in declared if name in missing)
+    optional = {c.name for c in table.columns if c.optional}
     return DeclarationDrift(plugin.name, table.name, tuple(sorted(dates)), files, ordered,
-                            tuple(name for name in ordered if name in required))
+                            tuple(name for name in ordered if name in required), set(ordered) <= optional)
 
 
 def landed_columns(settings: Settings, plugin: Plugin, table: Table) -> dict[Path, list[str]]:

@@ -141,6 +141,9 @@ def landing_check(settings: Settings, plugin: Plugin, table: Table, suite: gx_su
                         f"right and land it again with `kpo backfill --start {dates[0]} --end {dates[-1]}`")
             if set(failed) == standing:
                 summary += " (a rejection that stands does not block the publication)"
+            else:  # this run publishes nothing, but what it rejected no longer stands in the way
+                summary += (". This run publishes nothing; the rejected load is out of landing, so the next run "
+                            "(`kpo run` now, or tonight's) publishes everything else without it")
             metadata["summary"] = summary
         severity = dg.AssetCheckSeverity.WARN if failed and set(failed) == standing else dg.AssetCheckSeverity.ERROR
         return dg.AssetCheckResult(passed=not failed, severity=severity, metadata=metadata,

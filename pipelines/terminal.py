@@ -65,8 +65,9 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
                       f"the inbox for a later run (an upload written as .part and renamed when complete needs no "
                       f"wait): {', '.join(sorted(waiting))}[/yellow]", soft_wrap=True, highlight=False)
     for source in sorted(summary.sources.values(), key=lambda s: s.asset):
-        for warning in source.warnings:
-            console.print(f"[yellow]{source.asset}: {warning}[/yellow]", soft_wrap=True, highlight=False)
+        for warning in source.warnings:  # named once: a declaration's drift names its table itself
+            named = warning if warning.startswith(f"{source.asset}: ") else f"{source.asset}: {warning}"
+            console.print(f"[yellow]{named}[/yellow]", soft_wrap=True, highlight=False)
     for note in summary.notes:
         console.print(f"[yellow]publication: {note}[/yellow]", soft_wrap=True, highlight=False)
     passed, warnings, blocking = check_counts(summary.checks)

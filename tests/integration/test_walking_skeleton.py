@@ -209,6 +209,8 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
     assert "DagsterAssetCheckFailedError" not in alert["message"] + result.stdout + result.stderr
     assert "if the suite, not the extract, was wrong, put the suite right and land it again with `kpo backfill " \
            "--start " in alert["message"]
+    assert "the rejected load is out of landing, so the next run (`kpo run` now, or tonight's) publishes everything " \
+           "else without it" in alert["message"]
     rejected = list((home / "quarantine" / "hr_recruitment" / "vacancies" / "rejected-loads").rglob("*.parquet"))
     assert len(rejected) == 1
     reason = rejected[0].with_suffix(".reason.txt").read_text()

@@ -8,6 +8,7 @@ import hmac
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -593,6 +594,14 @@ def test_a_column_renamed_in_the_declaration_is_not_read_from_older_loads_and_th
     assert "re-land them under this declaration: kpo backfill --start 2024-02-01 --end 2024-02-01;" in str(drift)
     assert declaration_drift(settings, *before) is not None  # the newer load lacks harm_level
     assert declaration_drift(settings, *falls_declaration("harm", False, tmp_path)).required == ()
+    # declared optional: most likely new to the extract, and nothing needs doing (unless it was renamed)
+    plugin, table = falls_declaration("harm", False, tmp_path)
+    optional = replace(table, columns=tuple(replace(c, optional=c.name == "harm") for c in table.columns))
+    drift = declaration_drift(settings, replace(plugin, tables=(optional,)), optional)
+    assert drift.optional and "optional=True" not in str(drift)
+    assert str(drift).endswith(". Nothing to do if it is new to the extract; if their extracts hold it under another "
+                               "name, re-land them under this declaration: kpo backfill --start 2024-02-01 --end "
+                               "2024-02-01")
     reland_archive(settings, *after, dt.date(2024, 2, 1))  # what `kpo backfill` does for that date
     assert declaration_drift(settings, *after) is None
 

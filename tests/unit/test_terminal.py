@@ -73,9 +73,13 @@ def test_a_loads_warnings_are_shown_under_its_source(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
     summary = RunSummary(run_id="abcdef0123456789", load_date="2024-03-01", success=True, publication_id="p")
     ignored = "trac.csv: column 'Notes' is not declared and was ignored"
+    drift = "1 landed load(s) of load date(s) 2024-02-01 were landed under an earlier declaration"  # names its table
+    warnings = [ignored, f"hr_recruitment/vacancies: {drift}"]
     summary.sources["hr_recruitment/vacancies"] = SourceSummary("hr_recruitment/vacancies", files_landed=1,
-                                                                warnings=[ignored])
-    assert f"hr_recruitment/vacancies: {ignored}" in render(summary, settings)
+                                                                warnings=warnings)
+    text = render(summary, settings)
+    assert f"hr_recruitment/vacancies: {ignored}" in text
+    assert f"hr_recruitment/vacancies: {drift}" in text and "hr_recruitment/vacancies: hr_recruitment" not in text
 
 
 def test_what_the_publication_says_of_its_metrics_is_shown(tmp_path: Path) -> None:
