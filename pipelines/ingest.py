@@ -13,7 +13,15 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from pipelines.landing import DamagedLoad, FileLoad, archived_on, declaration_drift, land_inbox, reland_archive
+from pipelines.landing import (
+    DamagedLoad,
+    FileLoad,
+    KeyMismatch,
+    archived_on,
+    declaration_drift,
+    land_inbox,
+    reland_archive,
+)
 from pipelines.settings import LONDON, Settings
 from plugins.contract import Plugin, Table
 
@@ -82,11 +90,14 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
     )
     def _landing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         load_date = dt.date.fromisoformat(context.partition_key)
-        if reprocessing(context.run.tags):
-            loads = reland_archive(settings, plugin, table, load_date, context.run.run_id)
-        else:
-            loads = land_inbox(settings, plugin, table, load_date, context.run.run_id,
-                               min_age_seconds=settings.inbox_min_age_seconds)
+        try:
+            if reprocessing(context.run.tags):
+                loads = reland_archive(settings, plugin, table, load_date, context.run.run_id)
+            else:
+                loads = land_inbox(settings, plugin, table, load_date, context.run.run_id,
+                                   min_age_seconds=settings.inbox_min_age_seconds)
+        except KeyMismatch as exc:  # nothing landed, the extracts stay where they were; a retry cannot mend it
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         for load in loads:
             if load.status == "waiting":
                 context.log.warning(load.problem)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import json
 import re
 import shutil
@@ -48,6 +49,40 @@ LINEAGE_COLUMNS = ("_source_file", "_source_line", "_content_sha256", "_load_dat
 
 class StillArriving(Exception):  # noqa: N818 - a state of the file, not an error
     """The extract changed while it was being landed: it is still being written."""
+
+
+class KeyMismatch(Exception):  # noqa: N818 - named for what it finds
+    """The pseudonymisation key is not the one the landed history was pseudonymised with."""
+
+
+KEY_ID = "_pseudonymisation_key_id"  # under landing/: the fingerprint of the key every landed load was made with
+
+
+def key_id(key: bytes) -> str:
+    """A fingerprint of the key that does not reveal it: its HMAC of a fixed text."""
+    return hmac.new(key, b"kpo pseudonymisation key id", hashlib.sha256).hexdigest()[:16]
+
+
+def checked_key(settings: Settings) -> bytes:
+    """The pseudonymisation key, if it is the one the landed history was pseudonymised with (the first load records
+    its fingerprint). Another key would give the same patient another pseudonym from tonight's loads on, without a
+    word: a key lost, a job started without KPO_PSEUDONYMISATION_KEY (which falls back to the demo key), or a
+    rotation half done. Changing it on purpose means re-landing every load date under the new one."""
+    key, path = settings.hmac_key(), settings.landing / KEY_ID
+    try:
+        recorded = path.read_text().strip()
+    except FileNotFoundError:
+        replace_text(path, key_id(key) + "\n")
+        return key
+    if recorded != key_id(key):
+        dates = sorted(folder.name.removeprefix("load_date=") for folder in settings.archive.glob("*/load_date=*"))
+        rekey = f"kpo backfill --start {dates[0]} --end {dates[-1]}" if dates else "kpo backfill over every load date"
+        raise KeyMismatch(
+            f"the pseudonymisation key (id {key_id(key)}) is not the one the landed history was pseudonymised with "
+            f"(id {recorded}, in {path}): the same patient would get another pseudonym from this load on. Set "
+            f"KPO_PSEUDONYMISATION_KEY to that key. To change the key on purpose, delete {path} and re-land every "
+            f"load date under the new key: {rekey}")
+    return key
 
 
 class DamagedLoad(Exception):
@@ -217,7 +252,7 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
     received = first_received(parquet, load_date) if reprocess else settings.today()
     loaded_at = (first_landed(settings, plugin, table, parquet, path) if reprocess
                  else dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" "))
-    key = settings.hmac_key()
+    key = checked_key(settings)
     con = connect(settings)
     try:
         relation = table.reader(path, con)

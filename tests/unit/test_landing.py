@@ -236,6 +236,33 @@ def test_a_backfill_keeps_each_loads_first_landing_time_so_a_same_day_correction
     assert records == {name: str(stamp) for name, stamp in first.items()}
 
 
+def test_landing_under_another_pseudonymisation_key_is_refused_until_the_key_is_restored_or_changed_on_purpose(
+        settings):
+    """Every load must be pseudonymised under one key, or the same patient carries two pseudonyms without a word."""
+    from pipelines.landing import KEY_ID, KeyMismatch, key_id
+
+    inbox, vacancies = settings.inbox / "hr_recruitment", HR.table("vacancies")
+    write_extract(inbox, "trac_vacancies.csv", [vacancy("0000001")])
+    land_inbox(settings, HR, vacancies, LOAD_DATE)
+    recorded = settings.landing / KEY_ID
+    assert recorded.read_text().strip() == key_id(settings.hmac_key()) != key_id(b"another key")
+    rotated = settings.model_copy(update={"pseudonymisation_key": "another key"})
+    tonight = write_extract(inbox, "trac_vacancies_2.csv", [vacancy("0000002")])
+    with pytest.raises(KeyMismatch) as refused:
+        land_inbox(rotated, HR, vacancies, LOAD_DATE + dt.timedelta(days=1))
+    assert f"(id {key_id(settings.hmac_key())}, in {recorded})" in str(refused.value)
+    assert f"delete {recorded} and re-land every load date under the new key: kpo backfill --start 2024-03-01 " \
+           "--end 2024-03-01" in str(refused.value)
+    assert tonight.exists() and len(landed(settings)) == 1  # nothing landed, the extract waits in the inbox
+    with pytest.raises(KeyMismatch):
+        reland_archive(rotated, HR, vacancies, LOAD_DATE)
+    recorded.unlink()  # changed on purpose: then every load date is re-landed under the new key
+    [relanded] = reland_archive(rotated, HR, vacancies, LOAD_DATE)
+    assert relanded.status == "landed" and recorded.read_text().strip() == key_id(b"another key")
+    [load] = land_inbox(rotated, HR, vacancies, LOAD_DATE + dt.timedelta(days=1))
+    assert load.status == "landed" and len(landed(settings)) == 2
+
+
 def test_inbox_files_no_run_will_load_are_named(settings):
     inbox = settings.inbox
     write_extract(inbox / "hr_recruitment", "trac_vacancies.csv", [vacancy("0000001")])  # loads

@@ -299,6 +299,29 @@ def test_a_damaged_landed_load_fails_at_once_naming_the_file_and_a_backfill_of_i
     assert result.success and pq.read_schema(landed).names
 
 
+def test_a_run_under_another_pseudonymisation_key_fails_at_once_and_lands_nothing(settings):
+    from pipelines import ingest
+
+    inbox = settings.inbox / "hr_recruitment"
+    inbox.mkdir(parents=True)
+    shutil.copy(Path(__file__).parent / "fixtures_vacancies.csv", inbox / "trac_vacancies_a.csv")
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([ingest.landing_asset(settings, HR, HR.table("vacancies"))], partition_key="2024-03-01",
+                              instance=instance).success
+    fixture = (Path(__file__).parent / "fixtures_vacancies.csv").read_bytes()
+    (inbox / "trac_vacancies_b.csv").write_bytes(fixture.replace(b"\n", b"\r\n"))  # another extract (content)
+    rotated = settings.model_copy(update={"pseudonymisation_key": "not the key the history was landed under"})
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([ingest.landing_asset(rotated, HR, HR.table("vacancies"))],
+                                partition_key="2024-03-02", instance=instance, raise_on_error=False)
+        retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+        [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert not result.success and retried == []
+    assert "is not the one the landed history was pseudonymised with" in \
+        failure.step_failure_data.user_failure_data.description
+    assert (inbox / "trac_vacancies_b.csv").exists()
+
+
 def test_a_backfill_of_a_date_that_archived_nothing_relands_nothing(settings):
     """A UI backfill over a range runs every date, archived extracts or none. A date with none has nothing to
     re-land: its build need not be rebuilt in full, nor its publication made again. A date with another source's
