@@ -196,7 +196,10 @@ def publish_status():
         console.print(rows)
     if serving is None:
         console.print("nothing is published yet")
-    hold = publication.held(settings)
+    try:
+        hold = publication.held(settings)
+    except ValueError as exc:  # a hold file edited by hand
+        _fail("publish status", str(exc), code=1)
     if hold is not None:
         newer = sum(item.publication_id > hold.publication_id for item in kept)
         console.print(f"[yellow]{hold}; {newer} newer publication(s) kept, not served[/yellow]", soft_wrap=True,

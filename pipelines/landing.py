@@ -416,7 +416,6 @@ class DeclarationDrift:
     files: int
     missing: tuple[str, ...]
     required: tuple[str, ...]  # the missing columns the declaration requires a value in
-
     optional: bool = False  # every missing column is declared optional
 
     def __str__(self) -> str:
