@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 from enum import StrEnum
@@ -416,12 +419,30 @@ def dev(port: int = 3000):
 
     settings = load_settings()
     prepare_instance(settings).dispose()
+    executable = Path(sys.executable).parent / "dagster"
     # Started in DAGSTER_HOME, which holds the instance's copy of the repository's dagster.yaml: from the
     # repository, `dagster dev` warns that its dagster.yaml "will not be used", which misleads (it is).
-    os.chdir(settings.dagster_home)
-    executable = Path(sys.executable).parent / "dagster"
-    os.execve(str(executable), [str(executable), "dev", "-m", "pipelines.definitions", "-d", str(REPO_ROOT),
-                                "-p", str(port)], settings.child_environment())
+    # In a process group of its own, stopped by one SIGTERM to it alone: signalled as a group (Ctrl-C, or a
+    # service manager stopping every process), dagster dev's code server exits first and dagster dev restarts
+    # it while stopping, leaving it behind. Whatever it leaves goes once it has stopped.
+    child = subprocess.Popen([str(executable), "dev", "-m", "pipelines.definitions", "-d", str(REPO_ROOT),
+                              "-p", str(port)], cwd=settings.dagster_home, env=settings.child_environment(),
+                             start_new_session=True, preexec_fn=_dagster_dev_signals)
+    for stop in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(stop, lambda *_: child.send_signal(signal.SIGTERM))
+    code = child.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    raise typer.Exit(code)
+
+
+def _dagster_dev_signals() -> None:
+    """In `dagster dev`, before it starts: SIGINT as Python expects it (a script's `kpo dev &` leaves it ignored,
+    and Dagster stops its services with SIGINT, which they would then ignore for ever), and SIGTERM when kpo dev
+    dies (PR_SET_PDEATHSIG, Linux), so that a killed kpo dev leaves no UI running."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def main() -> None:
