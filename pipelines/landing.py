@@ -80,13 +80,16 @@ def checked_key(settings: Settings) -> bytes:
         raise KeyMismatch(
             f"the pseudonymisation key (id {key_id(key)}) is not the one the landed history was pseudonymised with "
             f"(id {recorded}, in {path}): the same patient would get another pseudonym from this load on. Set "
-            f"KPO_PSEUDONYMISATION_KEY to that key. To change the key on purpose, delete {path} and re-land every "
-            f"load date under the new key: {rekey}")
+            f"KPO_PSEUDONYMISATION_KEY to that key, then `kpo run` lands what waits in the inbox (the inbox sensor "
+            f"does not start a run for the same files twice). To change the key on purpose, delete {path} and "
+            f"re-land every load date under the new key: {rekey}")
     return key
 
 
 class DamagedLoad(Exception):
-    """A landed load whose Parquet cannot be read (cut short, or damaged on disk)."""
+    """A landed load whose Parquet footer cannot be read (a file cut short). Read once per file (landed_columns
+    keeps the names), so damage that keeps the file's size and time is met by the dbt build instead, which fails
+    naming the file (DuckDB's error)."""
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,8 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
             reason = (f"load date {run_load_date(context.run.tags)}: nothing was archived that day, so this "
                       f"backfill re-landed nothing; publication {served} stays served")
             context.log.info(reason)
-            return dg.MaterializeResult(metadata={"republished": False, "served": str(served), "reason": reason})
+            return dg.MaterializeResult(metadata={"republished": False, "served": False, "serving": str(served),
+                                                  "reason": reason})
         dbt_manifest = json.loads(manifest_path.read_text())
         publication_id = publication.new_publication_id(run_id)
         notes = publication.metric_notes(settings)
@@ -122,9 +123,11 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
         gx_suites.prune_projects(settings, {p.manifest.get("run_id") for p in kept} | {run_id})
         return dg.MaterializeResult(metadata={
             "publication_id": publication_id, "path": str(settings.published if hold is None else result.path),
-            "served": hold is None, **({"held": str(hold)} if hold else {}),
+            "served": hold is None, "serving": publication_id if hold is None else hold.publication_id,
+            **({"held": str(hold)} if hold else {}),
             "tables": dg.MetadataValue.json(result.manifest["tables"]),
-            "checks_passed": sum(o.passed for o in outcomes), "checks_failed": sum(not o.passed for o in outcomes),
+            **dict(zip(("checks_passed", "checks_warned", "checks_failed"),  # as the run summary counts them
+                       publication.check_counts([o.as_json() for o in outcomes]), strict=True)),
             "notes": dg.MetadataValue.json(notes)})
 
     return _publication

@@ -60,8 +60,8 @@ def test_the_ui_serves_the_schedule_and_sensors_and_stops_on_sigterm_when_starte
                 "executionTimezone": "Europe/London"} in repository["schedules"]
         assert {"kpo_inbox", "kpo_run_failure_alert", "kpo_killed_runs"} <= {s["name"] for s in repository["sensors"]}
         # every process it started, whatever process group it put them in
-        groups = {group} | {os.getpgid(int(pid)) for pid in
-                            subprocess.run(["pgrep", "-P", str(dev.pid)], capture_output=True, text=True).stdout.split()}
+        children = subprocess.run(["pgrep", "-P", str(dev.pid)], capture_output=True, text=True).stdout.split()
+        groups = {group} | {os.getpgid(int(pid)) for pid in children}
         os.killpg(group, signal.SIGTERM)  # as a service manager stops it (and as Ctrl-C does, with SIGINT)
         assert dev.wait(timeout=60) == 0
         deadline = time.monotonic() + 30

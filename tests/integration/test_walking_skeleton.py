@@ -348,7 +348,9 @@ def test_a_ui_backfill_runs_each_date_whole_and_a_date_with_nothing_archived_pub
                                                            for t in p.tables}
     assert all(value["files_landed"] == 0 for value in landings.values())
     publication = outcome["materialised"]["publication"]
-    assert publication["republished"] is False
+    served = json.loads((home / "published" / "manifest.json").read_text())["publication_id"]
+    assert publication["republished"] is False and publication["served"] is False
+    assert publication["serving"] == served
     assert "load date 2021-01-04: nothing was archived that day" in publication["reason"]
     assert outcome["published"] is None  # what `kpo run`'s summary and alerts read
     assert tree_digest(home / "published") == before
