@@ -6,6 +6,7 @@ the landing assets; models are grouped by the plugin that owns them (or by layer
 
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from importlib import metadata
@@ -85,8 +86,7 @@ def build_dbt_assets(settings: Settings, manifest: Path, plugins: tuple[Plugin, 
         try:
             yield from dbt.cli(args, context=context, raise_on_error=True, target_path=target).stream()
         except DagsterDbtCliRuntimeError as exc:
-            raise dg.Failure(description="dbt build failed: " + "; ".join(failed_nodes(target)),
-                             allow_retries=False) from exc
+            raise dg.Failure(description=build_failure(failed_nodes(target)), allow_retries=False) from exc
         replace_text(built, fingerprint)
         # Every model rebuilt in full since the last re-landing (none re-landed while it ran): the marker is spent.
         whole = set(context.selected_asset_keys) == set(context.assets_def.keys)
@@ -153,6 +153,24 @@ def failed_nodes(target: Path) -> list[str]:
             text = "; ".join(filter(None, [message[0] if message else "", cause]))
             lines.append(f"{result['unique_id'].split('.', 2)[-1]} {result['status']}: {text}")
     return lines or ["see the run log"]
+
+
+SHOWN_FAILURES = 5
+# a landed load named, quoted, in DuckDB's error for a file it cannot read ("Failed to read file \"...\"", "No
+# magic bytes found at end of file '...'")
+UNREADABLE_LOAD = re.compile(r"""["'](?P<path>[^"']*/load_date=(?P<day>\d{4}-\d{2}-\d{2})/[0-9a-f]{64}\.parquet)["']""")
+
+
+def build_failure(nodes: list[str]) -> str:
+    """The dbt step's failure for its alert and summary: the first failed nodes (one damaged landed file fails every
+    test that reads it, and a hundred lines would bury the cause), and the remedy for each landed load DuckDB could
+    not read, which landing (reading its footer) could not tell damaged."""
+    shown = nodes[:SHOWN_FAILURES] + ([f"and {len(nodes) - SHOWN_FAILURES} more (the run log lists them)"]
+                                      if len(nodes) > SHOWN_FAILURES else [])
+    unreadable = {match["path"]: match["day"] for node in nodes for match in UNREADABLE_LOAD.finditer(node)}
+    remedies = [f"landed load {path} cannot be read: re-land its load date from the archive with `kpo backfill "
+                f"--start {day} --end {day}`" for path, day in sorted(unreadable.items())]
+    return "dbt build failed: " + "; ".join(shown + remedies)
 
 
 # dbt started by a run dies with the run's process. Killed (the OOM killer, a SIGKILL), a run worker would

@@ -556,6 +556,26 @@ def test_a_dbt_test_that_errored_is_not_said_to_have_found_rows_and_the_database
         "\"/home/landing/a.parquet\": Snappy decompression failure"]
 
 
+def test_a_dbt_failure_shows_its_first_nodes_and_the_backfill_for_a_landed_load_duckdb_could_not_read():
+    """A landed file damaged in place (its size and time kept, so landing trusted its footer) fails every test that
+    reads it: the alert shows the first few and says which load date to re-land, once."""
+    from pipelines.transform import build_failure
+
+    damaged = "/home/landing/ed_attendances/attendances/load_date=2024-03-01/" + "ab" * 32 + ".parquet"
+    nodes = [f"not_null_stg_ed_{n}.1a2b error: Runtime Error in test x; IO Error: Failed to read file "
+             f"\"{damaged}\": Snappy decompression failure" for n in range(7)]
+    nodes.append(f"unique_stg_ed_7.1a2b error: Runtime Error in test y; Invalid Input Error: No magic bytes found at "
+                 f"end of file '{damaged}'")
+    described = build_failure(nodes)
+    assert described.startswith("dbt build failed: not_null_stg_ed_0.1a2b error: ")
+    assert "not_null_stg_ed_4.1a2b" in described and "not_null_stg_ed_5.1a2b" not in described
+    assert "; and 3 more (the run log lists them); " in described
+    assert described.endswith(f"landed load {damaged} cannot be read: re-land its load date from the archive with "
+                              "`kpo backfill --start 2024-03-01 --end 2024-03-01`")
+    assert described.count("kpo backfill") == 1
+    assert build_failure(["fct_x error: Compilation Error"]) == "dbt build failed: fct_x error: Compilation Error"
+
+
 def test_a_failed_dbt_step_names_a_plugin_model_by_its_path_under_plugins():
     from types import SimpleNamespace
 
