@@ -57,6 +57,21 @@ def test_a_failed_run_says_nothing_was_published(tmp_path: Path) -> None:
     assert f"alert:     {settings.published / 'alerts.jsonl'}" in text
 
 
+def test_a_failed_blocking_check_is_described_once(tmp_path: Path) -> None:
+    """The step a blocking check stopped fails with the check's own words (the alert carries them): on the terminal,
+    the check's line above already says them."""
+    settings = Settings(home=tmp_path / "home")
+    description = "mart_metric_monthly: expect_table_row_count_to_be_between() failed (observed 0)"
+    summary = RunSummary(run_id="abcdef0123456789", load_date="2024-03-01", success=False, failures=[
+        f"mart_metric_monthly_gx: blocking check mart_metric_monthly gx_mart_metric_monthly failed: {description}"])
+    summary.checks = [{"asset": "mart_metric_monthly", "check": "gx_mart_metric_monthly", "passed": False,
+                       "severity": "ERROR", "description": description}]
+    text = render(summary, settings).replace("\n", " ")
+    assert text.count("observed 0") == 1
+    assert "ERROR mart_metric_monthly gx_mart_metric_monthly: " in text
+    assert "mart_metric_monthly_gx: stopped by the failed check(s) above" in text
+
+
 def test_files_still_being_written_are_named_as_left_in_the_inbox(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", inbox_min_age_seconds=60)
     summary = RunSummary(run_id="abcdef0123456789", load_date="2024-03-01", success=True, publication_id="p")
