@@ -45,6 +45,7 @@ class Publication:
     publication_id: str
     path: Path
     manifest: dict
+    hold: Hold | None = None  # for one just written: the rollback's hold that kept it from being served
 
     @property
     def published_at(self) -> dt.datetime:
@@ -170,10 +171,11 @@ def publish(settings: Settings, publication_id: str, models: list[str], docs: di
     faults.pause("publish_before_rename")
     final = settings.publications / publication_id
     os.rename(staging, final)
-    if held(settings) is None:
+    hold = held(settings)
+    if hold is None:
         serve(settings, publication_id)
     prune(settings)
-    return Publication(publication_id, final, manifest)
+    return Publication(publication_id, final, manifest, hold)
 
 
 def serve(settings: Settings, publication_id: str) -> None:

@@ -114,7 +114,7 @@ def build_publish_asset(settings: Settings, plugins: tuple[Plugin, ...], manifes
                   lambda staging, manifest: build_report(staging / "kpo.duckdb", manifest, staging / "report.html")]
         result = publication.publish(settings, publication_id, models, docs_from_manifest(dbt_manifest, models),
                                      manifest, share_models=share_models, extras=extras)
-        hold = publication.held(settings)
+        hold = result.hold  # what publish found when it chose whether to serve: not read again
         if hold is None:
             context.log.info(f"published {publication_id} to {settings.published}")
         else:

@@ -89,8 +89,8 @@ def test_a_rollback_holds_until_resumed_so_the_next_run_does_not_serve_again_wha
     hold = publication.held(settings)
     assert (hold.publication_id, hold.replaced) == ("20240101T000000Z-aaaa", "20240102T000000Z-bbbb")
     for day in range(3, 7):  # nights go on: each writes its publication, none is served
-        publish(settings, f"2024010{day}T000000Z-night", value=day)
-        assert tree_digest(settings.published) == rolled_back_to
+        night = publish(settings, f"2024010{day}T000000Z-night", value=day)
+        assert tree_digest(settings.published) == rolled_back_to and night.hold == hold
     kept = [p.publication_id for p in publication.list_publications(settings)]
     # the newest three (keep_publications) and the held one, served
     assert kept == ["20240106T000000Z-night", "20240105T000000Z-night", "20240104T000000Z-night",
@@ -99,7 +99,7 @@ def test_a_rollback_holds_until_resumed_so_the_next_run_does_not_serve_again_wha
     assert publication.held(settings) is None
     with duckdb.connect(str(settings.published / "kpo.duckdb"), read_only=True) as con:
         assert con.execute("select sum(value) from mart_a").fetchall() == [(6 * 45,)]
-    publish(settings, "20240107T000000Z-next", value=7)
+    assert publish(settings, "20240107T000000Z-next", value=7).hold is None
     assert publication.current_id(settings) == "20240107T000000Z-next"
 
 
