@@ -65,6 +65,7 @@ class RunSummary:
     publication_id: str | None = None
     failures: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
+    stopped_by_checks: list[str] = field(default_factory=list)  # steps whose failure is their blocking checks'
     log_path: str | None = None
     unclaimed: list[str] = field(default_factory=list)  # inbox files no plugin table will ever load
     notes: list[str] = field(default_factory=list)  # what the publication says of its metrics (none without rows)
@@ -155,6 +156,7 @@ def _step_failed(summary: RunSummary, step_key: str, data: object) -> None:
         # Dagster names the failed blocking checks on the lines after its own ("N blocking asset check(s) failed
         # with ERROR severity:"), one asset a line: `asset: check,check`. Each is said with its own result.
         message = "; ".join(_failed_check_text(summary, line) for line in message.splitlines()[1:] if ": " in line)
+        summary.stopped_by_checks.append(step_key)
     first = message.strip().splitlines()[0] if message.strip() else "failed"
     summary.failures.append(f"{step_key}: {plugin_model_paths(first)}")
     summary.failed_steps.append(step_key)

@@ -77,8 +77,8 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
         console.print(f"  [{colour}]{check['severity']} {check['asset']} {check['check']}: "
                       f"{check['description']}[/{colour}]")
     for failure in summary.failures:
-        step, _, cause = failure.partition(": ")
-        if cause.startswith("blocking check ") and summary.checks_failed:  # each is said above, with its result
+        step = failure.partition(": ")[0]
+        if step in summary.stopped_by_checks and summary.checks_failed:  # each is said above, with its result
             failure = f"{step}: stopped by the failed check(s) above"
         console.print(f"  [red]{failure}[/red]")
     if summary.unclaimed:

@@ -448,7 +448,7 @@ def test_a_failed_blocking_check_is_reported_by_its_result_not_by_dagsters_error
     _step_failed(summary, "landing_hr_recruitment_vacancies", SimpleNamespace(error=error, user_failure_data=None))
     assert summary.failures == ["landing_hr_recruitment_vacancies: blocking check landing/hr_recruitment/vacancies "
                                 "gx_vacancies failed: trac_vacancies_dup.csv: vacancy_id repeated at line 3"]
-    assert summary.failed_steps == ["landing_hr_recruitment_vacancies"]
+    assert summary.failed_steps == summary.stopped_by_checks == ["landing_hr_recruitment_vacancies"]
 
 
 def test_a_run_stops_when_landed_loads_lack_a_column_now_required_and_a_backfill_only_warns(settings, tmp_path):

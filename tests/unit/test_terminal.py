@@ -63,7 +63,8 @@ def test_a_failed_blocking_check_is_described_once(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
     description = "mart_metric_monthly: expect_table_row_count_to_be_between() failed (observed 0)"
     summary = RunSummary(run_id="abcdef0123456789", load_date="2024-03-01", success=False, failures=[
-        f"mart_metric_monthly_gx: blocking check mart_metric_monthly gx_mart_metric_monthly failed: {description}"])
+        f"mart_metric_monthly_gx: blocking check mart_metric_monthly gx_mart_metric_monthly failed: {description}"],
+        stopped_by_checks=["mart_metric_monthly_gx"])
     summary.checks = [{"asset": "mart_metric_monthly", "check": "gx_mart_metric_monthly", "passed": False,
                        "severity": "ERROR", "description": description}]
     text = render(summary, settings).replace("\n", " ")
