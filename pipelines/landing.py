@@ -253,9 +253,9 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
     parquet = table_dir(settings, plugin, table) / day / f"{sha}.parquet"
     quarantine = settings.quarantine / plugin.name / table.name / day / f"{sha}.csv"
     received = first_received(parquet, load_date) if reprocess else settings.today()
+    key = checked_key(settings)  # first: under another key nothing is read or written
     loaded_at = (first_landed(settings, plugin, table, parquet, path) if reprocess
                  else dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" "))
-    key = checked_key(settings)
     con = connect(settings)
     try:
         relation = table.reader(path, con)

@@ -21,7 +21,7 @@ from packaging import version
 from pipelines.dbt_assembly import inputs_fingerprint, metric_models
 from pipelines.files import replace_text, write_if_changed
 from pipelines.ingest import LOAD_DATES, ONE_LOAD_DATE_A_RUN
-from pipelines.landing import relanded_marker
+from pipelines.landing import landed_load_date, relanded_marker
 from pipelines.settings import Settings
 from plugins.contract import Plugin
 
@@ -158,7 +158,7 @@ def failed_nodes(target: Path) -> list[str]:
 SHOWN_FAILURES = 5
 # a landed load named, quoted, in DuckDB's error for a file it cannot read ("Failed to read file \"...\"", "No
 # magic bytes found at end of file '...'")
-UNREADABLE_LOAD = re.compile(r"""["'](?P<path>[^"']*/load_date=(?P<day>\d{4}-\d{2}-\d{2})/[0-9a-f]{64}\.parquet)["']""")
+UNREADABLE_LOAD = re.compile(r"""["'](?P<path>[^"']*/load_date=\d{4}-\d{2}-\d{2}/[0-9a-f]{64}\.parquet)["']""")
 
 
 def build_failure(nodes: list[str]) -> str:
@@ -167,7 +167,8 @@ def build_failure(nodes: list[str]) -> str:
     not read, which landing (reading its footer) could not tell damaged."""
     shown = nodes[:SHOWN_FAILURES] + ([f"and {len(nodes) - SHOWN_FAILURES} more (the run log lists them)"]
                                       if len(nodes) > SHOWN_FAILURES else [])
-    unreadable = {match["path"]: match["day"] for node in nodes for match in UNREADABLE_LOAD.finditer(node)}
+    unreadable = {match["path"]: landed_load_date(Path(match["path"])) for node in nodes
+                  for match in UNREADABLE_LOAD.finditer(node)}
     remedies = [f"landed load {path} cannot be read: re-land its load date from the archive with `kpo backfill "
                 f"--start {day} --end {day}`" for path, day in sorted(unreadable.items())]
     return "dbt build failed: " + "; ".join(shown + remedies)
