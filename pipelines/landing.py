@@ -200,11 +200,22 @@ def picked_up(table: Table, path: Path) -> bool:
 
 
 def inbox_files(settings: Settings, plugin: Plugin, table: Table) -> list[Path]:
-    """Files waiting for this table; hidden and partial uploads (.part/.tmp) are left alone."""
+    """Files waiting for this table, in the order they arrived (modification time, then name); hidden and partial
+    uploads (.part/.tmp) are left alone. Landed in that order, each takes a later landing time than the one
+    before, and among a load date's versions of a record the latest landed wins: a correction dropped after the
+    extract it corrects wins whatever the two are called (in name order, `x_correction.csv` lost to `x_resend.csv`)."""
     folder = settings.inbox / plugin.name
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and picked_up(table, p))
+    arrived = {}
+    for path in folder.iterdir():
+        if picked_up(table, path):
+            try:
+                if path.is_file():
+                    arrived[path] = (path.stat().st_mtime_ns, path.name)
+            except FileNotFoundError:  # landed and archived by a run while the sensor was listing the inbox
+                pass
+    return sorted(arrived, key=arrived.__getitem__)
 
 
 def unclaimed_inbox_files(settings: Settings, plugins: tuple[Plugin, ...],

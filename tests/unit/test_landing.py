@@ -707,3 +707,20 @@ def test_a_backfill_cannot_land_a_column_new_to_the_extract_and_says_so_keeping_
     assert load.status == "rejected" and "missing column(s) 'Ward'" in load.problem
     assert load.problem.endswith("(the extract stays archived)")
     assert list((settings.archive / "falls" / "load_date=2024-02-01").glob("*__falls_1.csv"))
+
+
+def test_a_nights_extracts_land_in_the_order_they_arrived_so_the_later_version_of_a_record_wins(settings):
+    """Two extracts dropped the same night with the same vacancy: the one written later is the later version,
+    whatever the two files are called (in name order, the resend would have landed last and won)."""
+    inbox, vacancies = settings.inbox / "hr_recruitment", HR.table("vacancies")
+    resend = write_extract(inbox, "trac_vacancies_resend.csv", [vacancy("0000001", **{"Job Title": "Porter"})])
+    correction = write_extract(inbox, "trac_vacancies_correction.csv",
+                               [vacancy("0000001", **{"Job Title": "Senior Porter"})])
+    os.utime(resend, (1_700_000_000, 1_700_000_000))
+    os.utime(correction, (1_700_000_600, 1_700_000_600))
+    loads = land_inbox(settings, HR, vacancies, LOAD_DATE)
+    assert [load.source_file for load in loads] == ["trac_vacancies_resend.csv", "trac_vacancies_correction.csv"]
+    root = settings.landing / "hr_recruitment" / "vacancies"
+    with duckdb.connect() as con:
+        assert con.execute(f"select job_title from read_parquet('{root}/load_date=*/*.parquet') "
+                           "order by _load_date desc, _loaded_at desc limit 1").fetchall() == [("Senior Porter",)]
