@@ -11,15 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from plugins.contract import Column, Table
+from plugins.contract import DAY_FORMATS, DEFAULT_FORMATS, Column, Table
 from plugins.nhs_number import WEIGHTS
 from plugins.readers import EXCEL_ERRORS
 
-DEFAULT_FORMATS = {
-    "date": ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S"),
-    "timestamp": ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S",
-                  "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"),
-}
 SQL_TYPES = {"string": "varchar", "integer": "bigint", "number": "double", "date": "date",
              "timestamp": "timestamp", "boolean": "boolean"}
 TRUE_WORDS = ("true", "yes", "y", "1")
@@ -206,8 +201,11 @@ def column_problems(column: Column, received: dt.date) -> list[tuple[str, str]]:
     if column.type != "string" and not column.identifier:
         # Typed columns are not trimmed up front (DuckDB's casts ignore surrounding spaces); a value of
         # spaces only is blank, not unreadable.
-        checks.append((f"{raw} is not null and {typed} is null and trim({raw}) <> ''",
-                       f"'unreadable {column.type} ' || quote_text({raw}) || ' in column ' || {header}"))
+        sentence = f"'unreadable {column.type} ' || quote_text({raw}) || ' in column ' || {header}"
+        if column.type == "timestamp":  # say why a plain date is unreadable as a time
+            day = f"try_strptime(trim({raw}), [{', '.join(quote_literal(f) for f in DAY_FORMATS)}])"
+            sentence = f"{sentence} || case when {day} is not null then ' (a date with no time of day)' else '' end"
+        checks.append((f"{raw} is not null and {typed} is null and trim({raw}) <> ''", sentence))
     if column.type == "string" and not (is_enumerated(column) or column.identifier or column.free_text):
         # Text would take an Excel error as a value (typed and enumerated columns already refuse it). Not an
         # identifier: its row is kept, flagged invalid (DOMAIN.md: dropping it would undercount); nor free text,

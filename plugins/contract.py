@@ -25,6 +25,15 @@ Unit = Literal["days", "minutes", "percent", "count"]
 MetricKind = Literal["rate", "count", "statistic"]
 Breakdown = Literal["trust", "csu", "site", "specialty", "course", "staff_group"]
 
+# How dates and times are read when a column declares no `formats` (never guessed: see Column). A time is read
+# with its time of day: a bare date read as midnight would count a discharge "before noon", or an arrival hours
+# early. A table whose times may be a day alone, where its rules need only the day (a recruitment stage, the day a
+# cancellation was recorded), declares `formats=(*TIME_FORMATS, *DAY_FORMATS)`.
+DAY_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+TIME_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+DEFAULT_FORMATS = {"date": (*DAY_FORMATS, "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S"),
+                   "timestamp": TIME_FORMATS}
+
 
 @dataclass(frozen=True)
 class Column:
@@ -37,8 +46,9 @@ class Column:
     A `not_future` date or time records something that has happened: a value after tomorrow (the landing's
     date, plus a day for clocks and time zones) is quarantined; a backfill judges it against the day the
     extract was first landed, so re-landing a day gives what landing it gave. Dates and times are read by
-    `formats` (or the defaults) alone, never guessed: a bare date, an offset or "24:00" that no format reads is
-    unreadable, and so is a year before 1000 ("01/10/20" is never the year 20)."""
+    `formats` (or DEFAULT_FORMATS) alone, never guessed: a bare date for a time (unless the column's formats
+    read one), an offset or "24:00" that no format reads is unreadable, and so is a year before 1000
+    ("01/10/20" is never the year 20)."""
 
     name: str
     type: ColumnType

@@ -3,7 +3,7 @@ recruitment stage) and the applicant and hiring-manager experience survey (one r
 
 from __future__ import annotations
 
-from plugins.contract import Column, RowRule, Table
+from plugins.contract import DAY_FORMATS, TIME_FORMATS, Column, RowRule, Table
 from plugins.hr_recruitment.reader import read_extract, read_survey_export
 
 STAFF_GROUPS = (
@@ -63,8 +63,11 @@ VACANCIES = Table(
                allowed_reference="csu_code"),
         Column("site_code", "string", "Main site of the post.", header="Site", allowed_reference="site_code"),
         Column("status", "string", "Vacancy status in Trac at extract time.", header="Status", allowed=STATUSES),
+        # Trac records some stages as a day alone (checks complete, start): read at midnight, since the lead times
+        # are counted in days.
         *(Column(name, "date" if name == "closing_date" else "timestamp", description, header=header,
-                 required=name == "authorised_at", not_future=name not in PLANNED_STAGES)
+                 required=name == "authorised_at", not_future=name not in PLANNED_STAGES,
+                 formats=() if name == "closing_date" else (*TIME_FORMATS, *DAY_FORMATS))
           for name, header, description in STAGES),
     ),
     rules=stage_order_rules(),

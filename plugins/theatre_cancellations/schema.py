@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from plugins.contract import Column, RowRule, Table
+from plugins.contract import DAY_FORMATS, TIME_FORMATS, Column, RowRule, Table
 from plugins.theatre_cancellations.reader import read_extract
 
 REASONS_SEED = Path(__file__).resolve().parent / "seeds" / "theatre_cancellation_reasons.csv"
@@ -85,8 +85,9 @@ BOOKINGS = Table(
                required=True),
         Column("outcome", "string", "Done, Cancelled (on or after the TCI date) or Postponed (in advance).",
                header="Outcome", required=True, allowed=OUTCOMES),
+        # A day alone is enough: what makes a cancellation last-minute is the day it was recorded (read at midnight).
         Column("cancelled_at", "timestamp", "When the cancellation was recorded.", header="Cancelled At",
-               not_future=True),
+               not_future=True, formats=(*TIME_FORMATS, *DAY_FORMATS)),
         Column("cancelled_by", "string", "Hospital or Patient.", header="Cancelled By", allowed=PARTIES),
         Column("reason_code", "string", "Cancellation reason code (seed theatre_cancellation_reasons).",
                header="Reason Code", allowed=reason_codes()),

@@ -16,7 +16,7 @@ import pytest
 
 from pipelines.landing import land_inbox, reland_archive, relanded_marker, unclaimed_inbox_files
 from pipelines.settings import Settings
-from plugins.contract import Column, Plugin, RowRule, Table
+from plugins.contract import DAY_FORMATS, TIME_FORMATS, Column, Plugin, RowRule, Table
 from plugins.hr_recruitment import PLUGIN as HR
 from plugins.readers import csv_reader
 
@@ -418,7 +418,7 @@ def test_dates_times_and_integers_not_in_a_declared_shape_are_unreadable_never_g
     assert outcome.pop("ok") == outcome.pop("short_time") == outcome.pop("unpadded") == "landed"
     times = {row[0]: row[1] for row in landed(settings, "clinic", "events")}
     assert times["unpadded"] == dt.datetime(2023, 1, 2, 3, 4) and times["short_time"] == dt.datetime(2023, 12, 1, 1, 7)
-    expected = {"bare_date": "unreadable timestamp '2023-12-01' in column Happened",
+    expected = {"bare_date": "unreadable timestamp '2023-12-01' in column Happened (a date with no time of day)",
                 "offset": "unreadable timestamp '2023-12-01 01:07:00+05' in column Happened",
                 "midnight_24": "unreadable timestamp '2023-12-01 24:00:00' in column Happened",
                 "two_digit_year": "unreadable date '01/10/20' in column Booked For",
@@ -426,6 +426,31 @@ def test_dates_times_and_integers_not_in_a_declared_shape_are_unreadable_never_g
                 "hex_integer": "unreadable integer '0x3' in column Acuity",
                 "infinite": "unreadable number 'inf' in column Score"}
     assert outcome == expected
+
+
+def test_a_time_needs_its_time_of_day_unless_the_column_reads_a_day_alone(settings, tmp_path):
+    """By default a bare date is no time (read as midnight, a discharge that day would count "before noon"); a
+    column whose rules need only the day declares formats that read one."""
+    discharges = Table(
+        name="discharges", description="test", file_pattern="*.csv", reader=csv_reader(), primary_key=("spell",),
+        event_date="discharged_at",
+        columns=(Column("spell", "string", "", required=True),
+                 Column("discharged_at", "timestamp", "", header="Discharged"),
+                 Column("recorded_at", "timestamp", "", header="Recorded", formats=(*TIME_FORMATS, *DAY_FORMATS))))
+    plugin = Plugin(name="ward", version="0", description="", source_system="", tables=(discharges,), metrics=(),
+                    generate=lambda request: [], models_dir=tmp_path, expectations_dir=tmp_path)
+    folder = settings.inbox / "ward"
+    folder.mkdir(parents=True)
+    (folder / "discharges.csv").write_text("spell,Discharged,Recorded\nS1,22/02/2025 11:59,22/02/2025\n"
+                                           "S2,22/02/2025, 2025-02-23 \nS3,2025-02-22T12:00:00,\n")
+    [load] = land_inbox(settings, plugin, discharges, LOAD_DATE)
+    assert (load.rows_landed, load.rows_quarantined) == (2, 1)
+    assert {row[0]: row[1:3] for row in landed(settings, "ward", "discharges")} == {
+        "S1": (dt.datetime(2025, 2, 22, 11, 59), dt.datetime(2025, 2, 22)),
+        "S3": (dt.datetime(2025, 2, 22, 12, 0), None)}
+    [bad] = quarantined(settings, "ward")
+    assert (bad["line"], bad["reason"]) == ("3", "unreadable timestamp '22/02/2025' in column Discharged "
+                                                 "(a date with no time of day)")
 
 
 def test_a_not_future_time_after_tomorrow_is_quarantined(settings, tmp_path):
