@@ -33,6 +33,7 @@ from pipelines.row_checks import (
     check_headers,
     fsync_replace,
     identifier_flag_count,
+    too_many_quarantined,
     write_outputs,
 )
 from pipelines.settings import Settings
@@ -274,6 +275,8 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         mapping, warnings = check_headers(table, relation, path)
         build_checked(con, table, mapping, path, numbered="_line" in relation.columns, received=received)
         lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(), "loaded_at": loaded_at}
+        if problem := too_many_quarantined(con, plugin.name, table, path):  # before anything is written
+            raise LoadError(problem)
         good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)
         if good + bad == 0:
             warnings.append(f"{path.name}: no rows after the header (an empty extract)")

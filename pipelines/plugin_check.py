@@ -28,7 +28,7 @@ from pipelines.landing import (
     with_reference_values,
 )
 from pipelines.reference import Reference, load_reference
-from pipelines.row_checks import build_checked, match_headers
+from pipelines.row_checks import build_checked, match_headers, too_many_quarantined
 from pipelines.settings import Settings, london_today
 from plugins.contract import Column, Plugin, SyntheticRequest, Table
 from plugins.readers import ExtractError
@@ -39,7 +39,8 @@ WARNING_KINDS = frozenset({"extra column", "absent optional column"})
 
 @dataclass(frozen=True)
 class Mismatch:
-    # file name | missing column | extra column | absent optional column | bad value | unreadable file | landing suite
+    # file name | missing column | extra column | absent optional column | rejected whole | bad value
+    # | unreadable file | landing suite
     kind: str
     column: str | None
     line: int | None
@@ -299,7 +300,10 @@ def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> lis
             build_checked(con, checked, mapping, path, numbered="_line" in relation.columns, received=london_today())
             rows = con.execute("select _line, _problem_columns, _problems from checked "
                                "where _problems is not null order by _line").fetchall()
+            rejected = too_many_quarantined(con, plugin.name, checked, path)
         except duckdb.Error as exc:
             return [*mismatches, Mismatch("unreadable file", None, None, error_summary(exc))]
+    if rejected:  # what landing would do with it: first, then the rows behind it
+        mismatches.append(Mismatch("rejected whole", None, None, rejected))
     mismatches += [Mismatch("bad value", columns, line, reasons) for line, columns, reasons in rows]
     return mismatches

@@ -25,7 +25,7 @@ from pipelines.typing_sql import (
     quote_literal,
     typed_expression,
 )
-from plugins.contract import Column, Table
+from plugins.contract import MIN_QUARANTINED_TO_REJECT, Column, Table
 
 
 class LoadError(RuntimeError):
@@ -209,6 +209,24 @@ def write_outputs(con: duckdb.DuckDBPyConnection, table: Table, key: bytes, line
             to '{tmp_quarantine}' (header, format csv)""")
         fsync_replace(tmp_quarantine, quarantine)
     return good, bad, tmp
+
+
+def too_many_quarantined(con: duckdb.DuckDBPyConnection, plugin: str, table: Table, path: Path) -> str | None:
+    """Why the extract at `path` (checked into `checked_rows`) is rejected whole when too many of its rows would be
+    quarantined (see Table), or None. Names the columns the bad rows fail on and the first such line, never a
+    value: the message reaches run logs and alerts."""
+    total, bad = con.execute("select count(*), count(_problems) from checked_rows").fetchall()[0]
+    if bad < MIN_QUARANTINED_TO_REJECT or bad <= table.max_quarantined_share * total:
+        return None
+    failing = con.execute("select _problem_columns, count(*), min(_line) from checked "
+                          "where _problems is not null group by all order by 2 desc, 3 limit 3").fetchall()
+    where = "; ".join(f"{columns or 'a row rule'}: {rows:,} row(s) from line {first}"
+                      for columns, rows, first in failing)
+    return (f"{path.name}: {bad:,} of {total:,} rows would be quarantined ({100 * bad / total:.0f} %, above "
+            f"{table.name}'s limit of {100 * table.max_quarantined_share:.0f} %): an export in a shape the plugin does "
+            f"not read (a new date format, a file re-saved by Excel), more likely than errors in the data. Failing "
+            f"columns: {where}. Nothing of it lands; `kpo plugin check {plugin} --file <the extract>` lists every "
+            f"row's reason. Correct the export, or the plugin's declaration, and land it again")
 
 
 def identifier_flag_count(con: duckdb.DuckDBPyConnection, table: Table, landed: Path) -> int:

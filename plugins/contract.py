@@ -31,6 +31,8 @@ Breakdown = Literal["trust", "csu", "site", "specialty", "course", "staff_group"
 # cancellation was recorded), declares `formats=(*TIME_FORMATS, *DAY_FORMATS)`.
 DAY_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
 TIME_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+# A handful of bad rows in a small extract (a correction) are errors in the data, whatever their share.
+MIN_QUARANTINED_TO_REJECT = 10
 DEFAULT_FORMATS = {"date": (*DAY_FORMATS, "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S"),
                    "timestamp": TIME_FORMATS}
 
@@ -91,7 +93,10 @@ class Reader(Protocol):
 class Table:
     """One table the plugin lands, fed by the inbox files matching `file_pattern`. `ignored` names extract
     columns left out on purpose (a form's respondent name): they never land, and no run warns of them, as it
-    does of any other undeclared column."""
+    does of any other undeclared column. An extract in which at least `MIN_QUARANTINED_TO_REJECT` rows, and more
+    than `max_quarantined_share` of its rows, would be quarantined is rejected whole: that many bad rows say the
+    export changed shape (a new date format, a file re-saved by Excel), and landing the rest would publish its
+    months with most of their records missing."""
 
     name: str
     description: str
@@ -103,6 +108,7 @@ class Table:
     csu_column: str | None = None
     rules: tuple[RowRule, ...] = ()
     ignored: tuple[str, ...] = ()
+    max_quarantined_share: float = 0.2
 
     def ignores(self, header: str) -> bool:
         """Whether an extract column is one left out on purpose (matched as headers are: trimmed, any case)."""

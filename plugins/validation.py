@@ -57,6 +57,8 @@ def table_problems(table: Table) -> list[str]:
         problems.append(f"event_date {table.event_date!r} is not a declared date/timestamp column")
     if table.csu_column and table.csu_column not in columns:
         problems.append(f"csu_column {table.csu_column!r} is not declared")
+    if not 0 < table.max_quarantined_share <= 1:
+        problems.append(f"max_quarantined_share {table.max_quarantined_share!r} is not a share above 0 and at most 1")
     for rule in table.rules:
         unknown = [c for c in rule.columns if c not in columns]
         if unknown:

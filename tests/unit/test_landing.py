@@ -749,3 +749,42 @@ def test_a_nights_extracts_land_in_the_order_they_arrived_so_the_later_version_o
     with duckdb.connect() as con:
         assert con.execute(f"select job_title from read_parquet('{root}/load_date=*/*.parquet') "
                            "order by _load_date desc, _loaded_at desc limit 1").fetchall() == [("Senior Porter",)]
+
+
+def test_an_extract_with_too_many_bad_rows_is_rejected_whole_naming_its_failing_columns(settings):
+    """An export whose times gained milliseconds (re-saved from SQL Server, say) would quarantine every row: the
+    run would land nothing of the month and publish it empty. It is rejected whole instead, naming the columns,
+    and nothing is written; a few bad rows in a small extract, or a small share of a large one, are data errors."""
+    inbox, vacancies = settings.inbox / "hr_recruitment", HR.table("vacancies")
+    millis = {"Date Authorised": "03/01/2022 09:00:00.000"}
+    write_extract(inbox, "trac_vacancies.csv", [vacancy(f"{n:07d}", **millis) for n in range(1, 12)]
+                  + [vacancy("0000012")])
+    [load] = land_inbox(settings, HR, vacancies, LOAD_DATE)
+    assert load.status == "rejected"
+    assert load.problem == (
+        "trac_vacancies.csv: 11 of 12 rows would be quarantined (92 %, above vacancies's limit of 20 %): an export in "
+        "a shape the plugin does not read (a new date format, a file re-saved by Excel), more likely than errors in "
+        "the data. Failing columns: Date Authorised: 11 row(s) from line 2. Nothing of it lands; `kpo plugin check "
+        "hr_recruitment --file <the extract>` lists every row's reason. Correct the export, or the plugin's "
+        "declaration, and land it again")
+    assert landed(settings) == [] and not list((settings.quarantine / "hr_recruitment" / "vacancies").rglob("*.csv"))
+    rejected = settings.quarantine / "hr_recruitment" / "rejected" / f"load_date={LOAD_DATE}"
+    assert (rejected / "trac_vacancies.csv").exists()
+
+    write_extract(inbox, "trac_vacancies_correction.csv", [vacancy(f"{n:07d}", **millis) for n in range(1, 10)])
+    write_extract(inbox, "trac_vacancies_week.csv", [vacancy(f"{n:07d}", **millis) for n in range(20, 30)]
+                  + [vacancy(f"{n:07d}") for n in range(30, 71)])
+    loads = {load.source_file: load for load in land_inbox(settings, HR, vacancies, LOAD_DATE)}
+    assert {name: (load.status, load.rows_landed, load.rows_quarantined) for name, load in loads.items()} == {
+        "trac_vacancies_correction.csv": ("landed", 0, 9),   # fewer than 10 bad rows: data errors
+        "trac_vacancies_week.csv": ("landed", 41, 10)}       # 10 of 51 rows: under a fifth
+
+
+def test_plugin_check_says_an_extract_would_be_rejected_whole(settings, tmp_path):
+    from pipelines.plugin_check import check_extract
+
+    path = write_extract(tmp_path, "trac_vacancies.csv",
+                         [vacancy(f"{n:07d}", **{"Date Authorised": "2022-01-03 09:00:00.000"}) for n in range(1, 13)])
+    mismatches = check_extract(HR, path, HR.table("vacancies"))
+    assert mismatches[0].kind == "rejected whole" and "12 of 12 rows would be quarantined" in mismatches[0].detail
+    assert [m.line for m in mismatches[1:]] == list(range(2, 14))

@@ -113,8 +113,10 @@ BAD_ROWS = [
 
 def test_each_kind_of_bad_row_is_quarantined_with_file_line_and_reason(settings):
     rows = [cancelled("40000001")] + [cancelled(str(40000100 + i), **fields) for i, (fields, _) in enumerate(BAD_ROWS)]
+    # good rows after them: an extract with more than a fifth of its rows bad is rejected whole
+    rows += [cancelled(str(40000200 + i)) for i in range(60)]
     load = land(settings, rows)
-    assert (load.rows_landed, load.rows_quarantined) == (1, len(BAD_ROWS))
+    assert (load.rows_landed, load.rows_quarantined) == (61, len(BAD_ROWS))
     bad = quarantined(settings)
     for index, (_, reason) in enumerate(BAD_ROWS):
         row = bad[str(index + 3)]  # header is line 1, the good row line 2
