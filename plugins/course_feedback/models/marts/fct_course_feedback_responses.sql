@@ -13,6 +13,7 @@ csus as (
 final as (
     select
         -- ids
+        responses.response_key,
         responses.response_id,
         responses.respondent_pseudonym,
         -- dimensions

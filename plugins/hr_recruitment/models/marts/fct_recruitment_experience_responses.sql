@@ -9,6 +9,7 @@ responses as (
 final as (
     select
         -- ids
+        response_key,
         response_id,
         -- dimensions
         survey,
