@@ -147,12 +147,24 @@ def failed_nodes(target: Path) -> list[str]:
     lines = []
     for result in results:
         if result["status"] in {"error", "fail", "runtime error"}:
-            message = [line.strip() for line in (result.get("message") or "").strip().splitlines() if line.strip()]
+            raw = [line.rstrip() for line in ANSI.sub("", result.get("message") or "").splitlines() if line.strip()]
+            message = [line.strip() for line in raw]
             # dbt's first line names the node; the database's own error (a file DuckDB cannot read, say) follows
             cause = next((line for line in message[1:] if "Error" in line.split(":", 1)[0]), None)
             text = "; ".join(filter(None, [message[0] if message else "", cause]))
+            if result["unique_id"].startswith("unit_test.") and len(message) > 1:
+                # a failed unit test's diff (its own fixture rows, never data), aligned as dbt prints it: a header
+                # (@@), then each row, marked --- (expected, missing), +++ (there, not expected) or not (as expected)
+                diff = raw[1:UNIT_TEST_DIFF_LINES + 1]
+                more = len(message) - 1 - len(diff)
+                text += "\n    " + "\n    ".join(diff + ([f"... {more} more line(s) in the run log"] if more else []))
             lines.append(f"{result['unique_id'].split('.', 2)[-1]} {result['status']}: {text}")
     return lines or ["see the run log"]
+
+
+# dbt colours a unit test's diff even in run_results.json
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+UNIT_TEST_DIFF_LINES = 8
 
 
 SHOWN_FAILURES = 5

@@ -556,6 +556,29 @@ def test_a_dbt_test_that_errored_is_not_said_to_have_found_rows_and_the_database
         "\"/home/landing/a.parquet\": Snappy decompression failure"]
 
 
+def test_a_failed_dbt_unit_test_shows_its_diff_without_colour_codes(tmp_path):
+    """dbt writes a unit test's diff with terminal colours, even in run_results.json; the summary showed the codes and
+    cut the message at its first line, so the diff was only in the run log."""
+    from pipelines.transform import failed_nodes
+
+    red, yellow, bold, reset = "\x1b[31;1m", "\x1b[33m", "\x1b[0;1m", "\x1b[0m"
+    diff = [f"{bold}@@{reset} {yellow},{reset}{bold}response_key{reset}   {yellow},{reset}{bold}course{reset}",
+            f"{red}---{reset}{yellow},{reset}{red}1 completed 10:00{reset}{yellow},{reset}{red}Foundation day{reset}",
+            f"   {yellow},{reset}1 completed 09:30{yellow},{reset}Foundation day"]
+    rows = [f"   ,{n} completed 09:30,Foundation day" for n in range(2, 10)]
+    message = ("\n\n\x1b[32mactual\x1b[0m differs from \x1b[31mexpected\x1b[0m:\n\n" + "\r\n".join(diff + rows)
+               + "\r\n\n")
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "unit_test.kpo.stg_feedback.a_response_is_its_id", "status": "fail", "message": message}]}))
+    [node] = failed_nodes(tmp_path)
+    assert "\x1b" not in node
+    assert node.splitlines() == ["stg_feedback.a_response_is_its_id fail: actual differs from expected:",
+                                 "    @@ ,response_key   ,course", "    ---,1 completed 10:00,Foundation day",
+                                 "       ,1 completed 09:30,Foundation day",
+                                 *[f"       ,{n} completed 09:30,Foundation day" for n in range(2, 7)],
+                                 "    ... 3 more line(s) in the run log"]
+
+
 def test_a_dbt_failure_shows_its_first_nodes_and_the_backfill_for_a_landed_load_duckdb_could_not_read():
     """A landed file damaged in place (its size and time kept, so landing trusted its footer) fails every test that
     reads it: the alert shows the first few and says which load date to re-land, once."""
