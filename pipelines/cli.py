@@ -31,7 +31,9 @@ publish_app = typer.Typer(help="Inspect and roll back publications.", no_args_is
 plugin_app = typer.Typer(help="Data-source plugins.", no_args_is_help=True)
 app.add_typer(publish_app, name="publish")
 app.add_typer(plugin_app, name="plugin")
-console = Console()
+# Written to a log (cron, a service manager), rich would lay tables out for 80 columns and cut their cells.
+LOG_WIDTH = 160
+console = Console(width=None if sys.stdout.isatty() else LOG_WIDTH)
 errors = Console(stderr=True)  # refusals and failures go to stderr, as cron and shell scripts expect
 
 DateOption = Annotated[dt.datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
@@ -61,7 +63,8 @@ def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, repr
          command: str = "run") -> int:
     from pipelines.locking import AlreadyRunning, run_lock
 
-    terminal = Console(file=sys.stdout)  # the real stdout: the runner redirects sys.stdout while the job runs
+    # the real stdout: the runner redirects sys.stdout while the job runs
+    terminal = Console(file=sys.stdout, width=None if sys.stdout.isatty() else LOG_WIDTH)
     try:
         # the lock first: a second run is refused before Dagster and the plugins are imported (seconds)
         with run_lock(settings):

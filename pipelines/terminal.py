@@ -52,7 +52,7 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
     sources = Table(title=f"kpo run {summary.run_id[:8]} — load date {summary.load_date}")
     sources.add_column("source / table", no_wrap=True)
     for header in ("files", "dup.", "rejected", "rows landed", "quarantined", "waiting"):
-        sources.add_column(header, justify="right")
+        sources.add_column(header, justify="right", overflow="fold")  # a count too wide wraps; never "174…"
     for source in sorted(summary.sources.values(), key=lambda s: s.asset):
         sources.add_row(source.asset, str(source.files_landed), str(source.files_duplicate),
                         str(source.files_rejected), str(source.rows_landed), str(source.rows_quarantined),
