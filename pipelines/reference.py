@@ -60,12 +60,13 @@ def seed_projects() -> dict[str, Project]:
 
 
 def load_reference(plugins: tuple[Plugin, ...]) -> Reference:
+    """The reference data, with every plugin's projects. A row of the KPO's `projects.csv` with a plugin project's
+    id replaces that plugin's declaration (its target, say, changed without touching the plugin), as dim_projects
+    does: the seed is the KPO's to edit."""
     projects = seed_projects()
     for plugin in plugins:
         for project in plugin.projects:
-            if project.project_id in projects:
-                raise ValueError(f"project {project.project_id!r} of plugin {plugin.name} is also in the seed")
-            projects[project.project_id] = project
+            projects.setdefault(project.project_id, project)
     return Reference(
         commitments=frozenset(r["commitment_id"] for r in _rows("commitments")),
         csus=frozenset(r["csu_code"] for r in _rows("csus")),

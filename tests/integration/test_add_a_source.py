@@ -3,6 +3,8 @@ publishes falls_log's metrics with SPC while `git status` shows changes only und
 and a plugin installed as its own package is discovered, checked and published the same way. Then a
 third plugin is added before its first extract arrives: the next nightly run still publishes."""
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -155,3 +157,33 @@ def test_reference_rows_naming_what_no_plugin_declares_are_named(published):
     assert "WARN 1 every_metric_setting_names_a_declared_metric" in tests.stdout
     assert "WARN 1 every_rebase_names_a_declared_metric" in tests.stdout
     assert "WARN 1 every_rebase_names_a_measured_series" in tests.stdout
+
+
+def test_a_project_row_in_the_kpo_seed_replaces_the_plugins_declaration(published):
+    """The KPO edits projects.csv: a row with a plugin project's id replaces the plugin's declaration, so a project's
+    target (which holds for its series before the metric's) can move without touching plugin code."""
+    repo, home = published["repo"], published["home"]
+    seed, build = repo / "dbt_project" / "seeds" / "projects.csv", home / "warehouse" / "build.duckdb"
+    original = seed.read_text()
+    with duckdb.connect(str(build), read_only=True) as con:
+        cursor = con.execute("select * exclude (declared_by) from dim_projects "
+                             "where project_id = 'falls_log_improvement'")
+        declared = dict(zip([c[0] for c in cursor.description], cursor.fetchall()[0], strict=True))
+    assert declared["target"] != 7
+    row = io.StringIO()
+    csv.writer(row, lineterminator="\n").writerow([7 if c == "target" else "" if declared[c] is None else declared[c]
+                                                   for c in original.splitlines()[0].split(",")])
+    build_models = ("dbt", "--", "build", "--select", "projects", "dim_projects", "int_series_targets")
+    try:
+        seed.write_text(original + row.getvalue())
+        result = kpo_in(repo, home, *build_models)
+        assert result.returncode == 0, result.stdout[-3000:]
+        with duckdb.connect(str(build), read_only=True) as con:
+            assert con.execute("select target, declared_by from dim_projects where project_id = "
+                               "'falls_log_improvement'").fetchall() == [(7.0, "reference seed, in place of plugin "
+                                                                                "falls_log")]
+            assert con.execute("select target from int_series_targets where metric_id = ? and series_key = ?",
+                               [declared["metric_id"], declared["series_key"]]).fetchall() == [(7.0,)]
+    finally:
+        seed.write_text(original)
+        assert kpo_in(repo, home, *build_models).returncode == 0
