@@ -13,14 +13,17 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from pipelines.files import replace_text
 from pipelines.landing import (
     DamagedLoad,
+    DeclarationDrift,
     FileLoad,
     KeyMismatch,
     archived_on,
     declaration_drift,
     land_inbox,
     reland_archive,
+    table_dir,
 )
 from pipelines.settings import LONDON, Settings
 from plugins.contract import Plugin, Table
@@ -120,12 +123,30 @@ def landing_asset(settings: Settings, plugin: Plugin, table: Table) -> dg.Assets
             raise dg.Failure(description=str(exc), metadata=metadata, allow_retries=False) from None
         if drift is not None and drift.required and not reprocessing(context.run.tags):
             raise dg.Failure(description=str(drift), metadata=metadata, allow_retries=False)
-        if drift is not None:
+        if drift is not None and drift_is_news(settings, plugin, table, drift):
             context.log.warning(str(drift))
             metadata["warnings"] = dg.MetadataValue.json([str(drift)])
+        elif drift is not None:
+            context.log.info(str(drift))
         return dg.MaterializeResult(metadata=metadata)
 
     return _landing
+
+
+def drift_is_news(settings: Settings, plugin: Plugin, table: Table, drift: DeclarationDrift) -> bool:
+    """Whether a run warns of `drift`. Loads that lack only columns declared optional since (new to the extract,
+    most likely) need nothing done, and would be warned of every night for good: a run says so once, again
+    only when the drift changes (`kpo plugin check` lists it any time); any other drift, every night."""
+    if not drift.optional or drift.required:
+        return True
+    said = table_dir(settings, plugin, table) / "_optional_drift_said.txt"
+    try:
+        if said.read_text() == str(drift):
+            return False
+    except OSError:
+        pass
+    replace_text(said, str(drift))
+    return True
 
 
 def build_landing_assets(settings: Settings, plugins: tuple[Plugin, ...]) -> list[dg.AssetsDefinition]:

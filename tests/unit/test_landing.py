@@ -788,3 +788,19 @@ def test_plugin_check_says_an_extract_would_be_rejected_whole(settings, tmp_path
     mismatches = check_extract(HR, path, HR.table("vacancies"))
     assert mismatches[0].kind == "rejected whole" and "12 of 12 rows would be quarantined" in mismatches[0].detail
     assert [m.line for m in mismatches[1:]] == list(range(2, 14))
+
+
+def test_a_drift_of_optional_columns_alone_is_warned_of_once_and_again_when_it_changes(settings):
+    """Loads lacking only a column declared optional since need nothing done: warned of every night, the warning
+    would never stop. Other drift (a column a model may need, or one the declaration requires) is, every night."""
+    from pipelines.ingest import drift_is_news
+    from pipelines.landing import DeclarationDrift
+
+    vacancies = HR.table("vacancies")
+    new_column = DeclarationDrift("hr_recruitment", "vacancies", ("2024-03-01",), 1, ("grade",), (), optional=True)
+    assert drift_is_news(settings, HR, vacancies, new_column)
+    assert not drift_is_news(settings, HR, vacancies, new_column)
+    more = replace(new_column, load_dates=("2024-03-01", "2024-03-02"), files=2)
+    assert drift_is_news(settings, HR, vacancies, more) and not drift_is_news(settings, HR, vacancies, more)
+    renamed = replace(new_column, optional=False)
+    assert drift_is_news(settings, HR, vacancies, renamed) and drift_is_news(settings, HR, vacancies, renamed)
