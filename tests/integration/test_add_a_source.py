@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -187,3 +188,12 @@ def test_a_project_row_in_the_kpo_seed_replaces_the_plugins_declaration(publishe
     finally:
         seed.write_text(original)
         assert kpo_in(repo, home, *build_models).returncode == 0
+
+
+def test_the_scaffolds_own_tests_run_with_the_suite_and_pass_as_generated(published):
+    """`make test` collects plugins/NAME/tests/ (testpaths): a plugin's own tests cannot go stale unseen."""
+    result = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-k", "test_falls_log"],
+                            cwd=published["repo"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:]
+    ran = re.findall(r"^plugins/falls_log/tests/test_falls_log\.py::(\w+) PASSED", result.stdout, re.MULTILINE)
+    assert len(ran) >= 2, result.stdout[-3000:]
