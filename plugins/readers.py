@@ -32,12 +32,29 @@ EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/
 DELIMITER_NAMES = {";": "semicolons", "\t": "tabs", ",": "commas"}  # in the order a header is suspected of
 
 
+# What a file that is not CSV text starts with, and what to say of it.
+NOT_CSV = (
+    (b"PK\x03\x04", "it is a zip archive, most likely an Excel workbook (.xlsx) saved with a .csv name: export it "
+                     "as CSV, or drop the workbook where its table takes one"),
+    (b"\xd0\xcf\x11\xe0", "it is an old Excel workbook (.xls) saved with a .csv name: export it as CSV (UTF-8)"),
+    (b"\xff\xfe", "it is UTF-16 text (Excel's 'Unicode text'): export it as CSV UTF-8"),
+    (b"\xfe\xff", "it is UTF-16 text: export it as CSV UTF-8"),
+    (b"%PDF", "it is a PDF document"),
+)
+
+
 def _csv_header(path: Path, delimiter: str) -> list[str]:
     """The header row, parsed by the csv module (quoted names, a UTF-8 byte-order mark)."""
     if path.stat().st_size == 0:
         raise ExtractError(f"{path.name}: the file is empty (no header row)")
     with path.open("rb") as handle:  # the header line alone: a bad byte further down is DuckDB's to name
         first = handle.readline()
+    for signature, what in NOT_CSV:
+        if first.startswith(signature):
+            raise ExtractError(f"{path.name}: not a readable CSV extract: {what}")
+    if b"\r" in first.rstrip(b"\r\n"):  # no line feed ends the first line: the whole file came back as one
+        raise ExtractError(f"{path.name}: not a readable CSV extract: its lines end in a bare carriage return (an old "
+                           "Mac export); save it with Windows or Unix line endings")
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -137,7 +137,10 @@ UNCLOSED_QUOTE = ",".join(HEADERS).encode() + b"\n" + ROW + b'\n"x' + ROW[1:] + 
 
 @pytest.mark.parametrize("content, problem", [
     (b"", "the file is empty"),
-    (b"PK\x03\x04\x14\x00\x06\x00binary", "wrong header"),
+    (b"PK\x03\x04\x14\x00\x06\x00\x8fbinary", "an Excel workbook (.xlsx) saved with a .csv name"),
+    (b"\x00\x01binary", "wrong header: the first line holds binary data"),
+    (",".join(HEADERS).encode("utf-16"), "it is UTF-16 text"),
+    (",".join(HEADERS).encode() + b"\r" + ROW + b"\r", "its lines end in a bare carriage return"),
     (REPEATED, "column header(s) repeated: Band"),
     (REPEATED_IN_ANOTHER_CASE, "column header(s) repeated: Band, band"),
     (LINE_COLUMN, "a column is named '_line'"),
