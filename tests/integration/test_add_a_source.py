@@ -135,7 +135,10 @@ def test_reference_rows_naming_what_no_plugin_declares_are_named(published):
              # a measured metric, but no series of it is called so (the key's value is case-sensitive)
              "insert into spc_rebase_events by name select 'course_participants' as metric_id, "
              "'course:foundation day' as series_key, date '2023-01-01' as rebase_date, 'new process' as reason, "
-             "'KPO' as approved_by"]
+             "'KPO' as approved_by",
+             # no approver: not an approved rebase, so not applied
+             "insert into spc_rebase_events by name select 'course_participants' as metric_id, 'trust' as series_key, "
+             "date '2023-01-01' as rebase_date, 'new process' as reason, null as approved_by"]
     with duckdb.connect(str(build)) as con:
         for statement in stale:
             con.execute(statement)
@@ -143,13 +146,14 @@ def test_reference_rows_naming_what_no_plugin_declares_are_named(published):
         tests = kpo_in(published["repo"], published["home"], "dbt", "--", "test", "--select",
                        "assert_every_project_series_is_measured", "assert_every_project_metric_has_data",
                        "every_project_metric_is_declared_by_a_plugin", "every_metric_setting_names_a_declared_metric",
-                       "every_rebase_names_a_declared_metric", "every_rebase_names_a_measured_series")
+                       "every_rebase_names_a_declared_metric", "every_rebase_names_a_measured_series",
+                       "every_rebase_row_is_complete")
     finally:
         with duckdb.connect(str(build)) as con:
             con.execute("delete from dim_projects where project_id in ('misconfigured', 'retired')")
             con.execute("delete from metric_settings where metric_id = 'falls_log_event'")
             con.execute("delete from spc_rebase_events where metric_id = 'course_retired_pct' "
-                        "or series_key = 'course:foundation day'")
+                        "or series_key = 'course:foundation day' or approved_by is null")
     assert tests.returncode != 0
     assert "FAIL 1 assert_every_project_series_is_measured" in tests.stdout
     assert "FAIL 1 every_project_metric_is_declared_by_a_plugin" in tests.stdout
@@ -158,6 +162,7 @@ def test_reference_rows_naming_what_no_plugin_declares_are_named(published):
     assert "WARN 1 every_metric_setting_names_a_declared_metric" in tests.stdout
     assert "WARN 1 every_rebase_names_a_declared_metric" in tests.stdout
     assert "WARN 1 every_rebase_names_a_measured_series" in tests.stdout
+    assert "WARN 1 every_rebase_row_is_complete" in tests.stdout
 
 
 def test_a_project_row_in_the_kpo_seed_replaces_the_plugins_declaration(published):

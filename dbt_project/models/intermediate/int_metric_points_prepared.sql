@@ -7,7 +7,12 @@ monthly as (
 ),
 
 rebases as (
+    -- a rebase is an approved event (DOMAIN.md): a row without its date, reason or approver is none, and is named in
+    -- a warning (every_rebase_row_is_complete) instead of stopping every source's publication
     select * from {{ ref('spc_rebase_events') }}
+    where
+        metric_id is not null and series_key is not null and rebase_date is not null
+        and reason is not null and approved_by is not null
 ),
 
 rebase_months as (
