@@ -80,6 +80,9 @@ def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, repr
     except AlreadyRunning as exc:
         _fail(command, str(exc), code=3)
     print_summary(terminal, summary, settings)
+    if summary.log_path:  # the run log keeps the summary too (the landing counts, every warning and failure)
+        with open(summary.log_path, "a") as log:
+            print_summary(Console(file=log, width=LOG_WIDTH), summary, settings)
     return 0 if summary.success else 1
 
 

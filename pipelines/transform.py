@@ -118,7 +118,8 @@ def build_arguments(asked_full_refresh: bool, built_fingerprint: str | None, fin
     elif relanded:
         reasons.append("a backfill re-landed archived extracts since the last full build: incremental models are "
                        "rebuilt, so rows the re-landed extracts no longer hold are dropped")
-    log = ["--log-level-file", file_log_level]
+    # no colour codes: dbt's output goes to the run log file, not a terminal
+    log = ["--log-level-file", file_log_level, "--no-use-colors"]
     if reasons:
         return ["build", "--full-refresh", *log], reasons
     return (["build", "--exclude-resource-type", "unit_test", *log],

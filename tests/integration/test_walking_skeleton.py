@@ -202,6 +202,9 @@ def test_a_load_failing_its_landing_suite_is_rejected_alone_and_nothing_publishe
     # Dagster's own error lines (each step not executed, stack traces) are in the run log, not the terminal
     [log] = [line.split("run log:")[1].strip() for line in result.stdout.splitlines() if "run log:" in line]
     assert "dagster - ERROR" in Path(log).read_text() and "dagster - ERROR" not in result.stdout + result.stderr
+    # and the summary the terminal showed (landing counts, the failed check), and dbt's lines without colour codes
+    assert "kpo run " in Path(log).read_text() and "rows landed" in Path(log).read_text()
+    assert "gx_vacancies" in Path(log).read_text() and "\x1b[32m" not in Path(log).read_text()
     assert tree_digest(home / "published") == before
     [alert] = alerts(home)
     assert "blocking check landing/hr_recruitment/vacancies gx_vacancies failed: " in alert["message"]

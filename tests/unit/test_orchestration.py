@@ -233,8 +233,9 @@ def test_incremental_models_are_rebuilt_when_the_project_changed_or_a_backfill_r
     # dbt unit tests (model logic) run with every full build, and only then
     assert ("unit_test" not in args) == full
     # dbt's debug log file only when asked for (KPO_DBT_FILE_LOG_LEVEL): its events reach the run log anyway
-    assert args[-2:] == ["--log-level-file", "none"]
-    assert build_arguments(asked, built, "same", file_log_level="debug")[0][-2:] == ["--log-level-file", "debug"]
+    assert args[-3:-1] == ["--log-level-file", "none"]
+    assert build_arguments(asked, built, "same", file_log_level="debug")[0][-3:-1] == ["--log-level-file", "debug"]
+    assert args[-1] == "--no-use-colors"  # the run log is a file: no terminal colour codes in it
 
 
 def test_a_transient_landing_failure_is_retried_and_a_rejected_extract_is_not(settings, monkeypatch):
