@@ -120,7 +120,7 @@ def test_each_data_error_is_quarantined_with_file_line_and_reason(settings):
     (b"", "the file is empty"),
     (b"Attendance Identifier,Site Code,Unit,Arrival Date Time\nA1,LGI,RAU,2023-01-10 08:00:00\n",
      "wrong header for attendances: missing column(s) 'NHS Number'"),
-    (b"PK\x03\x04\x14\x00\x06\x00binary", "wrong header"),
+    (b"PK\x03\x04\x14\x00\x06\x00binary", "an Excel workbook (.xlsx) saved with a .csv name"),
 ])
 def test_a_malformed_file_is_rejected_naming_the_file_and_the_problem(settings, content, problem):
     folder = settings.inbox / "ed_attendances"

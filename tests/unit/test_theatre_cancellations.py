@@ -147,8 +147,10 @@ def test_a_file_missing_a_column_is_rejected_naming_the_file_and_the_column(sett
                                    "missing column(s) 'Reason Code'")
 
 
-@pytest.mark.parametrize("content, problem", [(b"", "the file is empty"),
-                                               (b"PK\x03\x04\x14\x00\x06\x00binary", "wrong header")])
+@pytest.mark.parametrize("content, problem", [
+    (b"", "the file is empty"),
+    (b"PK\x03\x04\x14\x00\x06\x00binary", "an Excel workbook (.xlsx) saved with a .csv name"),
+])
 def test_an_empty_or_non_csv_file_is_rejected(settings, content, problem):
     folder = settings.inbox / PLUGIN.name
     folder.mkdir(parents=True)
