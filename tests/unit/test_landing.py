@@ -807,3 +807,24 @@ def test_a_drift_of_optional_columns_alone_is_warned_of_once_and_again_when_it_c
     assert drift_is_news(settings, HR, vacancies, more) and not drift_is_news(settings, HR, vacancies, more)
     renamed = replace(new_column, optional=False)
     assert drift_is_news(settings, HR, vacancies, renamed) and drift_is_news(settings, HR, vacancies, renamed)
+
+
+def test_null_and_n_a_placeholders_are_blank_except_in_free_text(settings, tmp_path):
+    """SQL Server writes NULL for no value and forms N/A: as text they became a job title, a specialty, a series of
+    their own; in a date they quarantined the row. Read as blank, they are what they stand for, and a required
+    column still wants a value."""
+    rows = [vacancy("0000001", **{"Job Title": "NULL", "Band": "n/a", "Start Date": "NULL"}),
+            vacancy("0000002", **{"Job Title": " N/A ", "Interview Date": "null"}),
+            vacancy("0000003", **{"CSU Code": "NULL"}),
+            vacancy("0000004", **{"Job Title": "NULLS Porter"})]
+    write_extract(settings.inbox / "hr_recruitment", "trac_vacancies.csv", rows)
+    [load] = land_inbox(settings, HR, HR.table("vacancies"), LOAD_DATE)
+    assert (load.rows_landed, load.rows_quarantined) == (3, 1)
+    with duckdb.connect() as con:
+        landed_rows = con.execute("select vacancy_id, job_title, band, start_at, interview_at from read_parquet(?) "
+                                  "order by vacancy_id", [load.landing_path]).fetchall()
+    assert landed_rows[0] == ("0000001", None, None, None, dt.datetime(2022, 2, 1))
+    assert landed_rows[1][:2] == ("0000002", None) and landed_rows[1][4] is None
+    assert landed_rows[2][1] == "NULLS Porter"
+    [bad] = quarantined(settings)
+    assert bad["line"] == "4" and "CSU Code" in bad["reason"]
