@@ -31,9 +31,11 @@ publish_app = typer.Typer(help="Inspect and roll back publications.", no_args_is
 plugin_app = typer.Typer(help="Data-source plugins.", no_args_is_help=True)
 app.add_typer(publish_app, name="publish")
 app.add_typer(plugin_app, name="plugin")
-# Written to a log (cron, a service manager), rich would lay tables out for 80 columns and cut their cells.
+# Written to a log (cron, a service manager), rich would lay tables out for 80 columns and cut their cells: wider,
+# unless COLUMNS says how wide.
 LOG_WIDTH = 160
-console = Console(width=None if sys.stdout.isatty() else LOG_WIDTH)
+OUTPUT_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else LOG_WIDTH
+console = Console(width=OUTPUT_WIDTH)
 errors = Console(stderr=True)  # refusals and failures go to stderr, as cron and shell scripts expect
 
 DateOption = Annotated[dt.datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
@@ -64,7 +66,7 @@ def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, repr
     from pipelines.locking import AlreadyRunning, run_lock
 
     # the real stdout: the runner redirects sys.stdout while the job runs
-    terminal = Console(file=sys.stdout, width=None if sys.stdout.isatty() else LOG_WIDTH)
+    terminal = Console(file=sys.stdout, width=OUTPUT_WIDTH)
     try:
         # the lock first: a second run is refused before Dagster and the plugins are imported (seconds)
         with run_lock(settings):
