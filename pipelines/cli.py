@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pipelines.settings import REPO_ROOT, Settings, SettingsError, load_settings
+from pipelines.settings import REPO_ROOT, Settings, SettingsError, load_settings, output_width
 from plugins.validation import declaration_problems
 
 if TYPE_CHECKING:
@@ -31,10 +31,8 @@ publish_app = typer.Typer(help="Inspect and roll back publications.", no_args_is
 plugin_app = typer.Typer(help="Data-source plugins.", no_args_is_help=True)
 app.add_typer(publish_app, name="publish")
 app.add_typer(plugin_app, name="plugin")
-# Written to a log (cron, a service manager), rich would lay tables out for 80 columns and cut their cells: wider,
-# unless COLUMNS says how wide.
 LOG_WIDTH = 160
-OUTPUT_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else LOG_WIDTH
+OUTPUT_WIDTH = output_width(sys.stdout.isatty(), LOG_WIDTH)
 console = Console(width=OUTPUT_WIDTH)
 errors = Console(stderr=True)  # refusals and failures go to stderr, as cron and shell scripts expect
 

@@ -201,6 +201,12 @@ class Settings(BaseSettings):
         os.environ.update(self.child_environment())
 
 
+def output_width(is_terminal: bool, log_width: int = 160) -> int | None:
+    """The width kpo lays its output out for (None: rich's own choice). Written to a log (cron, a service manager),
+    rich would lay tables out for 80 columns and cut their cells: `log_width` instead, unless COLUMNS says."""
+    return None if is_terminal or os.environ.get("COLUMNS") else log_width
+
+
 def london_today() -> dt.date:
     """Today's date where the trust works."""
     return dt.datetime.now(LONDON).date()

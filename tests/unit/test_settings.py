@@ -90,3 +90,12 @@ def test_a_process_that_raced_for_the_demo_key_takes_the_one_made_first(tmp_path
     assert Settings(home=tmp_path / "h").hmac_key() == made
     monkeypatch.undo()
     assert [p.name for p in (tmp_path / "h").iterdir()] == ["pseudonymisation.key"]
+
+
+def test_output_off_a_terminal_is_laid_out_wide_unless_columns_says(monkeypatch):
+    from pipelines.settings import output_width
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert output_width(is_terminal=False) == 160 and output_width(is_terminal=True) is None
+    monkeypatch.setenv("COLUMNS", "80")
+    assert output_width(is_terminal=False) is None  # rich reads COLUMNS itself
