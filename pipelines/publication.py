@@ -118,7 +118,8 @@ def write_share_pack(settings: Settings, staging: Path, share_models: list[str],
         for model in share_models:
             for suffix, options in (("parquet", "format parquet, compression zstd"), ("csv", "format csv, header")):
                 target = quote_literal(str(folder / f"{model}.{suffix}"))
-                con.execute(f'copy (select * from build.main."{model}") to {target} ({options})')
+                # in a fixed order, so that two publications of the same numbers are the same files
+                con.execute(f'copy (select * from build.main."{model}" order by all) to {target} ({options})')
             rows[model] = con.execute(f'select count(*) from build.main."{model}"').fetchall()[0][0]
     (folder / "README.txt").write_text(SHARE_README.format(publication_id=publication_id))
     return rows

@@ -68,7 +68,8 @@ def load(database: Path) -> ReportData:
                 _rows(con, "select * from dim_project_commitments order by rowid"), "commitment_id", "project_id"),
             projects_by_series=dict(projects_by_series),
             remeasures=_grouped(
-                _rows(con, "select * from mart_project_remeasure order by project_id, remeasure_date"), "project_id"),
+                _rows(con, "select * from mart_project_remeasure order by project_id, remeasure_date, remeasure"),
+                "project_id"),
             series=_rows(con, "select * from mart_metric_summary order by metric_id, series_key"),
             points=dict(by_series),
             csu_names=dict(con.execute("select csu_code, csu_name from dim_csus").fetchall()),

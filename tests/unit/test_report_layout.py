@@ -85,5 +85,5 @@ def test_footer_lists_failed_checks_without_hash_like_tokens():
                            {"asset": "b", "check": "late", "passed": False, "severity": "WARN",
                             "description": f"file {token} arrived late"}]}
     results = check_results(manifest)
-    assert (results["total"], results["passed"]) == (2, 1)
+    assert (results["total"], results["passed"], results["warned"], results["failed"]) == (2, 1, 1, 0)
     assert [(c["check"], c["description"]) for c in results["failing"]] == [("late", "file [hash] arrived late")]
