@@ -87,8 +87,9 @@ def raw_value(column: Column, header: str | None) -> str:
     placeholders = ", ".join(f"'{token}'" for token in NO_VALUE)
     # the length test first: it rules out almost every value before upper() runs
     placeholder = f"(length({value}) <= {max(map(len, NO_VALUE))} and upper({value}) in ({placeholders}))"
-    if column.type != "string":
-        return f"case when {value} = '' or {placeholder} then null else {value} end"
+    if column.type != "string":  # padded too (' NULL'): a typed column is not trimmed up front
+        padded = f"(length({value}) <= {2 * max(map(len, NO_VALUE))} and upper(trim({value})) in ({placeholders}))"
+        return f"case when {value} = '' or {padded} then null else {value} end"
     trimmed = f"nullif(trim({value}), '')"
     if column.free_text:
         return (f"case when {value} = '' then null when prefix({value}, ' ') or suffix({value}, ' ') then {trimmed} "
