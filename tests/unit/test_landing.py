@@ -813,7 +813,7 @@ def test_null_and_n_a_placeholders_are_blank_except_in_free_text(settings, tmp_p
     """SQL Server writes NULL for no value and forms N/A: as text they became a job title, a specialty, a series of
     their own; in a date they quarantined the row. Read as blank, they are what they stand for, and a required
     column still wants a value."""
-    rows = [vacancy("0000001", **{"Job Title": "NULL", "Band": "n/a", "Start Date": "NULL"}),
+    rows = [vacancy("0000001", **{"Job Title": "NULL", "Band": "n/a", "Start Date": " NULL "}),
             vacancy("0000002", **{"Job Title": " N/A ", "Interview Date": "null"}),
             vacancy("0000003", **{"CSU Code": "NULL"}),
             vacancy("0000004", **{"Job Title": "NULLS Porter"})]
