@@ -76,6 +76,56 @@ def reference_problems(plugin: Plugin, reference: Reference, metric_ids: Collect
     return problems
 
 
+def _reads_as(value: str, sql_type: str) -> bool:
+    """Whether a seed cell loads as its declared column type (as dbt's CSV loader reads it)."""
+    import datetime as dt
+
+    readers = {"date": dt.date.fromisoformat, "double": float, "integer": int,
+               "boolean": lambda v: {"true": True, "false": False, "t": True, "f": False, "yes": True, "no": False,
+                                     "1": True, "0": False}[v.lower()]}
+    try:
+        readers.get(sql_type, str)(value)
+    except (ValueError, KeyError):
+        return False
+    return True
+
+
+def seed_problems(folder: Path | None = None) -> list[str]:
+    """The KPO's seeds (`dbt_project/seeds/`) against what the night's build asks of them (`_seeds.yml`): a value
+    in every column a not_null test guards, unique keys, and each cell readable as its column type. Any of these
+    fails the build, and so that night's publication for every source: said here first, by file, line and column."""
+    import yaml
+
+    from pipelines.settings import REPO_ROOT
+
+    folder = folder or REPO_ROOT / "dbt_project" / "seeds"
+    problems = []
+    for seed in (yaml.safe_load((folder / "_seeds.yml").read_text()) or {}).get("seeds") or []:
+        path = folder / f"{seed['name']}.csv"
+        if not path.exists():
+            continue
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            rows = [(reader.line_num, row) for row in reader]
+        for column in seed.get("columns") or []:
+            tests = {test if isinstance(test, str) else next(iter(test)) for test in column.get("data_tests") or []}
+            values = [(line, (row.get(column["name"]) or "").strip()) for line, row in rows]
+            if "not_null" in tests:
+                problems += [f"{path.name} line {line}: {column['name']} is blank" for line, value in values
+                             if not value]
+            if "unique" in tests:
+                lines: dict[str, list[int]] = {}
+                for line, value in values:
+                    lines.setdefault(value, []).append(line)
+                problems += [f"{path.name} lines {', '.join(map(str, at))}: {column['name']} {value!r} repeats"
+                             for value, at in lines.items() if value and len(at) > 1]
+        for name, sql_type in ((seed.get("config") or {}).get("column_types") or {}).items():
+            problems += [f"{path.name} line {line}: {name} {value!r} is not a {sql_type}"
+                         for line, row in rows if (value := (row.get(name) or "").strip())
+                         and not _reads_as(value, sql_type)]
+    return problems
+
+
 def landed_drift(settings: Settings, plugin: Plugin) -> list[DeclarationDrift]:
     """The plugin's tables whose loads, landed in this home under an earlier declaration, lack a column the
     table declares now (a column renamed or added since): each names the load dates to re-land."""

@@ -202,3 +202,25 @@ def test_the_dry_run_judges_an_otherwise_matching_extract_by_its_landing_suite(t
     clean = tmp_path / "trac_vacancies.csv"
     clean.write_text(FIXTURE.read_text())
     assert plugin_check.suite_mismatches(HR, clean) == []
+
+
+def test_the_kpos_seeds_are_checked_as_the_build_reads_them(tmp_path):
+    """A blank where a not_null test guards, a repeated key, a cell that is not its column's type: each fails the
+    night's build, and with it every source's publication. `kpo plugin check` names them by file, line and column."""
+    import shutil
+
+    from pipelines.plugin_check import seed_problems
+    from pipelines.settings import REPO_ROOT
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(REPO_ROOT / "dbt_project" / "seeds", seeds)
+    assert seed_problems(seeds) == []
+    with (seeds / "csus.csv").open("a") as handle:
+        handle.write("EAF,Estates again,Corporate,false\n,Nameless,Corporate,maybe\n")
+    lines = len((seeds / "csus.csv").read_text().splitlines())
+    eaf = next(n for n, line in enumerate((seeds / "csus.csv").read_text().splitlines(), 1) if line.startswith("EAF,"))
+    problems = seed_problems(seeds)
+    assert f"csus.csv line {lines}: csu_code is blank" in problems
+    assert f"csus.csv line {lines}: is_clinical 'maybe' is not a boolean" in problems
+    assert f"csus.csv lines {eaf}, {lines - 1}: csu_code 'EAF' repeats" in problems
+    assert len(problems) == 3
