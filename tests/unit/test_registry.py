@@ -41,12 +41,13 @@ def test_declaration_problems_are_all_reported():
     table = HR.tables[0]
     broken = dataclasses.replace(
         HR, name="HR Recruitment",
-        tables=(dataclasses.replace(table, primary_key=("nope",), event_date="job_title"),),
+        tables=(dataclasses.replace(table, primary_key=("nope",), event_date="job_title", max_quarantined_share=20),),
         metrics=(dataclasses.replace(HR.metrics[0], direction="up", commitment_ids=()),))
     problems = declaration_problems(broken)
     assert any("not a lowercase identifier" in p for p in problems)
     assert any("primary key column 'nope'" in p for p in problems)
     assert any("event_date 'job_title'" in p for p in problems)
+    assert any("max_quarantined_share 20 is not a share above 0 and at most 1" in p for p in problems)  # 20 %: 0.2
     assert any("direction 'up'" in p for p in problems)
     assert any("aligned to no commitment" in p for p in problems)
 
