@@ -96,8 +96,11 @@ def child_stages(csv_path: Path, home: Path) -> dict:
     relation.create_view("raw_extract")
     mapping, _ = row_checks.check_headers(table, relation, csv_path)
     marks.append(("open and check headers", time.perf_counter()))
-    row_checks.build_checked(con, table, mapping, csv_path, numbered="_line" in relation.columns)
+    row_checks.build_checked(con, table, mapping, csv_path, numbered="_line" in relation.columns,
+                             received=settings.today())
     marks.append(("build_checked (read, type, validate, pseudonymise into a temp table)", time.perf_counter()))
+    row_checks.too_many_quarantined(con, PLUGIN.name, table, csv_path)
+    marks.append(("too_many_quarantined (count the bad rows first)", time.perf_counter()))
     lineage = {"file": csv_path.name, "sha": "0" * 64, "load_date": LOAD_DATE, "loaded_at": f"{LOAD_DATE} 01:00:00"}
     out = home / "out.parquet"
     _, _, written = row_checks.write_outputs(con, table, settings.hmac_key(), lineage, out, home / "q.csv")

@@ -19,6 +19,7 @@ from pipelines.typing_sql import (
     member_ref,
     nhs_integer_expression,
     nhs_valid_expression,
+    no_value,
     problems_expression,
     pseudonym_joins,
     quote_ident,
@@ -73,29 +74,23 @@ def check_headers(table: Table, relation: duckdb.DuckDBPyRelation, path: Path) -
                                 if not table.ignores(h)]
 
 
-# What exports write for "no value": SQL Server's NULL, a form's N/A (any case). Read as blank, except in free text.
-NO_VALUE = ("NULL", "N/A")
-
-
 def raw_value(column: Column, header: str | None) -> str:
-    """The extract's text for a column: null when absent, blank or a NO_VALUE placeholder (as written, in free
-    text). Text columns are trimmed (trim() only runs on values that need it); typed columns are not, as DuckDB's
-    casts ignore surrounding spaces."""
+    """The extract's text for a column: null when absent or blank, or a NO_VALUE placeholder in text other than free
+    text (a typed column's placeholder fails its cast, and its checks read it as blank: typing_sql.no_value).
+    Text columns are trimmed (trim() only runs on values that need it); typed columns are not, as DuckDB's casts
+    ignore surrounding spaces."""
     if header is None:
         return "null"
     value = f"cast({quote_ident(header)} as varchar)"
-    placeholders = ", ".join(f"'{token}'" for token in NO_VALUE)
-    # the length test first: it rules out almost every value before upper() runs
-    placeholder = f"(length({value}) <= {max(map(len, NO_VALUE))} and upper({value}) in ({placeholders}))"
-    if column.type != "string":  # padded too (' NULL'): a typed column is not trimmed up front
-        padded = f"(length({value}) <= {2 * max(map(len, NO_VALUE))} and upper(trim({value})) in ({placeholders}))"
-        return f"case when {value} = '' or {padded} then null else {value} end"
+    if column.type != "string":
+        return f"nullif({value}, '')"
     trimmed = f"nullif(trim({value}), '')"
     if column.free_text:
         return (f"case when {value} = '' then null when prefix({value}, ' ') or suffix({value}, ' ') then {trimmed} "
                 f"else {value} end")
-    return (f"case when {value} = '' or {placeholder} then null when prefix({value}, ' ') or suffix({value}, ' ') "
-            f"then (case when upper({trimmed}) in ({placeholders}) then null else {trimmed} end) else {value} end")
+    return (f"case when {value} = '' or {no_value(value, padded=False)} then null "
+            f"when prefix({value}, ' ') or suffix({value}, ' ') "
+            f"then (case when {no_value(trimmed)} then null else {trimmed} end) else {value} end")
 
 
 def checked_query(table: Table, mapping: dict, numbered: bool, received: dt.date) -> str:

@@ -193,6 +193,22 @@ def landed_select(table: Table, rows: str) -> str:
     return ", ".join(parts)
 
 
+# What exports write for "no value": SQL Server's NULL, a form's N/A (any case). Blank, except in free text.
+NO_VALUE = ("NULL", "N/A")
+
+
+def no_value(text: str, padded: bool = True) -> str:
+    """SQL: whether `text` is a NO_VALUE placeholder, with spaces around it when `padded` (a typed column's raw text,
+    checked only on the few values that failed their cast). Unpadded, it runs on every value of a text column:
+    cheap tests first (strlen reads a stored size, prefix compares a byte), so upper() runs on almost none."""
+    placeholders = ", ".join(quote_literal(token) for token in NO_VALUE)
+    if padded:
+        return f"(strlen({text}) <= {2 * max(map(len, NO_VALUE))} and upper(trim({text})) in ({placeholders}))"
+    initials = " or ".join(f"prefix({text}, {quote_literal(initial)})"
+                           for initial in sorted({t[0].upper() for t in NO_VALUE} | {t[0].lower() for t in NO_VALUE}))
+    return f"(strlen({text}) <= {max(map(len, NO_VALUE))} and ({initials}) and upper({text}) in ({placeholders}))"
+
+
 def column_problems(column: Column, received: dt.date) -> list[tuple[str, str]]:
     """(condition, sentence SQL) pairs for one column's declared constraints. A `not_future` value is judged
     against the day the extract was `received`."""
@@ -205,7 +221,9 @@ def column_problems(column: Column, received: dt.date) -> list[tuple[str, str]]:
         if column.type == "timestamp":  # say why a plain date is unreadable as a time
             day = f"try_strptime(trim({raw}), [{', '.join(quote_literal(f) for f in DAY_FORMATS)}])"
             sentence = f"{sentence} || case when {day} is not null then ' (a date with no time of day)' else '' end"
-        checks.append((f"{raw} is not null and {typed} is null and trim({raw}) <> ''", sentence))
+        # a placeholder (NULL, N/A) is no value: blank, not unreadable (checked on the few values that failed)
+        checks.append((f"{raw} is not null and {typed} is null and trim({raw}) <> '' and not {no_value(raw)}",
+                       sentence))
     if column.type == "string" and not (is_enumerated(column) or column.identifier or column.free_text):
         # Text would take an Excel error as a value (typed and enumerated columns already refuse it). Not an
         # identifier: its row is kept, flagged invalid (DOMAIN.md: dropping it would undercount); nor free text,
@@ -213,8 +231,8 @@ def column_problems(column: Column, received: dt.date) -> list[tuple[str, str]]:
         checks.append((excel_error(raw), f"'Excel error ' || {raw} || ' in column ' || {header}"))
     if column.required:
         # A typed value that parsed is not blank: trim() only runs on the few that did not.
-        blank = f"({raw} is null or ({typed} is null and trim({raw}) = ''))" if column.type != "string" \
-            else f"{raw} is null"
+        blank = f"({raw} is null or ({typed} is null and (trim({raw}) = '' or {no_value(raw)})))" \
+            if column.type != "string" else f"{raw} is null"
         checks.append((blank, f"'missing value in required column ' || {header}"))
     if is_enumerated(column):
         checks.append((f"{raw} is not null and {member_ref(column)} is null",
