@@ -275,7 +275,8 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         mapping, warnings = check_headers(table, relation, path)
         build_checked(con, table, mapping, path, numbered="_line" in relation.columns, received=received)
         lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(), "loaded_at": loaded_at}
-        if problem := too_many_quarantined(con, plugin.name, table, path):  # before anything is written
+        # before anything is written; named as dropped (a backfill reads the archived copy, named hash__name)
+        if problem := too_many_quarantined(con, plugin.name, table, path.with_name(source_name)):
             raise LoadError(problem)
         good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)
         if good + bad == 0:
