@@ -122,7 +122,10 @@ def _cell_text(value: object) -> str | None:
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, dt.date):
-        return value.isoformat()
+        # An Excel date is a date and time (a serial number); python-calamine hands back a date whenever the time is
+        # midnight, whatever the cell's format. Written with its time, it reads in a time column (where a bare date
+        # no longer does) as in a date column (the default date formats read a time of day too).
+        return f"{value.isoformat()} 00:00:00"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

@@ -828,3 +828,34 @@ def test_null_and_n_a_placeholders_are_blank_except_in_free_text(settings, tmp_p
     assert landed_rows[2][1] == "NULLS Porter"
     [bad] = quarantined(settings)
     assert bad["line"] == "4" and "CSU Code" in bad["reason"]
+
+
+def test_an_excel_time_at_midnight_reads_in_a_time_column_and_a_date_cell_in_a_date_column(settings, tmp_path):
+    """python-calamine hands back a plain date for an Excel date-time at 00:00, whatever the cell's format: it must
+    still read as midnight in a time column, where a bare date is refused, and as its day in a date column."""
+    import xlsxwriter
+
+    from plugins.readers import xlsx_reader
+
+    table = Table(name="responses", description="test", file_pattern="*.xlsx", reader=xlsx_reader(),
+                  primary_key=("response_id",), event_date="submitted_at",
+                  columns=(Column("response_id", "string", "", header="ID", required=True),
+                           Column("submitted_at", "timestamp", "", header="Completion time", required=True),
+                           Column("session_date", "date", "", header="Session")))
+    plugin = Plugin(name="forms", version="0", description="", source_system="", tables=(table,), metrics=(),
+                    generate=lambda request: [], models_dir=tmp_path, expectations_dir=tmp_path)
+    folder = settings.inbox / "forms"
+    folder.mkdir(parents=True)
+    book = xlsxwriter.Workbook(str(folder / "feedback.xlsx"))
+    stamp, day = book.add_format({"num_format": "dd/mm/yyyy hh:mm:ss"}), book.add_format({"num_format": "dd/mm/yyyy"})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["ID", "Completion time", "Session"])
+    for row, submitted in enumerate((dt.datetime(2021, 9, 14, 0, 0), dt.datetime(2021, 9, 14, 9, 30)), 1):
+        sheet.write(row, 0, str(row))
+        sheet.write_datetime(row, 1, submitted, stamp)
+        sheet.write_datetime(row, 2, dt.datetime(2021, 9, 13), day)
+    book.close()
+    [load] = land_inbox(settings, plugin, table, LOAD_DATE)
+    assert (load.rows_landed, load.rows_quarantined) == (2, 0)
+    assert sorted(row[1:3] for row in landed(settings, "forms", "responses")) == [
+        (dt.datetime(2021, 9, 14, 0, 0), dt.date(2021, 9, 13)), (dt.datetime(2021, 9, 14, 9, 30), dt.date(2021, 9, 13))]
