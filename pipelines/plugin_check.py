@@ -76,20 +76,6 @@ def reference_problems(plugin: Plugin, reference: Reference, metric_ids: Collect
     return problems
 
 
-def _reads_as(value: str, sql_type: str) -> bool:
-    """Whether a seed cell loads as its declared column type (as dbt's CSV loader reads it)."""
-    import datetime as dt
-
-    readers = {"date": dt.date.fromisoformat, "double": float, "integer": int,
-               "boolean": lambda v: {"true": True, "false": False, "t": True, "f": False, "yes": True, "no": False,
-                                     "1": True, "0": False}[v.lower()]}
-    try:
-        readers.get(sql_type, str)(value)
-    except (ValueError, KeyError):
-        return False
-    return True
-
-
 def seed_problems(folder: Path | None = None) -> list[str]:
     """The KPO's seeds (`dbt_project/seeds/`) against what the night's build asks of them (`_seeds.yml`): a value
     in every column a not_null test guards, unique keys, and each cell readable as its column type. Any of these
@@ -100,11 +86,12 @@ def seed_problems(folder: Path | None = None) -> list[str]:
 
     folder = folder or REPO_ROOT / "dbt_project" / "seeds"
     problems = []
+    con = duckdb.connect()  # DuckDB's casts judge the types, as the seed's load does
     for seed in (yaml.safe_load((folder / "_seeds.yml").read_text()) or {}).get("seeds") or []:
         path = folder / f"{seed['name']}.csv"
         if not path.exists():
             continue
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # Excel's "CSV UTF-8" starts with a BOM
             reader = csv.DictReader(handle)
             rows = [(reader.line_num, row) for row in reader]
         for column in seed.get("columns") or []:
@@ -122,7 +109,8 @@ def seed_problems(folder: Path | None = None) -> list[str]:
         for name, sql_type in ((seed.get("config") or {}).get("column_types") or {}).items():
             problems += [f"{path.name} line {line}: {name} {value!r} is not a {sql_type}"
                          for line, row in rows if (value := (row.get(name) or "").strip())
-                         and not _reads_as(value, sql_type)]
+                         and con.execute(f"select try_cast(? as {sql_type}) is null", [value]).fetchall()[0][0]]
+    con.close()
     return problems
 
 

@@ -63,9 +63,13 @@ def load_reference(plugins: tuple[Plugin, ...]) -> Reference:
     """The reference data, with every plugin's projects. A row of the KPO's `projects.csv` with a plugin project's
     id replaces that plugin's declaration (its target, say, changed without touching the plugin), as dim_projects
     does: the seed is the KPO's to edit."""
-    projects = seed_projects()
+    projects, declared_by = seed_projects(), {}
     for plugin in plugins:
         for project in plugin.projects:
+            if project.project_id in declared_by:  # two plugins: neither is the KPO's to prefer
+                raise ValueError(f"project {project.project_id!r} of plugin {plugin.name} is also declared by plugin "
+                                 f"{declared_by[project.project_id]}")
+            declared_by[project.project_id] = plugin.name
             projects.setdefault(project.project_id, project)
     return Reference(
         commitments=frozenset(r["commitment_id"] for r in _rows("commitments")),

@@ -224,3 +224,41 @@ def test_the_kpos_seeds_are_checked_as_the_build_reads_them(tmp_path):
     assert f"csus.csv line {lines}: is_clinical 'maybe' is not a boolean" in problems
     assert f"csus.csv lines {eaf}, {lines - 1}: csu_code 'EAF' repeats" in problems
     assert len(problems) == 3
+
+
+def test_the_seed_check_reads_a_seed_as_its_load_does(tmp_path):
+    """Excel's 'CSV UTF-8' starts with a byte-order mark, which the load ignores; a date DuckDB cannot cast
+    (20230705) fails the load, whatever Python's date parser accepts; one it can (2023-7-5) does not."""
+    import shutil
+
+    from pipelines.plugin_check import seed_problems
+    from pipelines.settings import REPO_ROOT
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(REPO_ROOT / "dbt_project" / "seeds", seeds)
+    projects = seeds / "projects.csv"
+    projects.write_bytes(b"\xef\xbb\xbf" + projects.read_bytes())
+    with (seeds / "spc_rebase_events.csv").open("a") as handle:
+        handle.write("recruitment_lead_time_days,trust,20230705,Process redesign,J Bloggs\n"
+                     "recruitment_lead_time_days,trust,2023-7-5,Process redesign,J Bloggs\n")
+    lines = len((seeds / "spc_rebase_events.csv").read_text().splitlines())
+    assert seed_problems(seeds) == [f"spc_rebase_events.csv line {lines - 1}: rebase_date '20230705' is not a date"]
+
+
+def test_two_plugins_declaring_one_project_are_refused_and_a_seed_row_replaces_a_plugins():
+    import dataclasses
+
+    from pipelines.reference import load_reference, seed_projects
+    from plugins.contract import Project
+    from plugins.hr_recruitment import PLUGIN as HR
+
+    project = Project(project_id="falls_reduction", name="Falls", csu_code="SIM", commitment_ids=("patient_safety",),
+                      metric_id="m", series_key="trust", baseline_value=None, baseline_start=None,
+                      baseline_end=None, target=1.0, intervention_date=dt.date(2024, 1, 1))
+    first = dataclasses.replace(HR, name="falls_a", projects=(project,))
+    second = dataclasses.replace(HR, name="falls_b", projects=(dataclasses.replace(project, target=99.0),))
+    with pytest.raises(ValueError, match="'falls_reduction' of plugin falls_b is also declared by plugin falls_a"):
+        load_reference((first, second))
+    seeded = next(iter(seed_projects().values()))
+    replaced = dataclasses.replace(HR, name="seeded", projects=(dataclasses.replace(seeded, target=-1.0),))
+    assert load_reference((replaced,)).projects[seeded.project_id] == seeded
