@@ -41,7 +41,10 @@ def inbox_sensor(settings: Settings, plugins: tuple[Plugin, ...], job: dg.JobDef
         now, requests, still, ready = clock(), [], {}, []
         waiting = _waiting_files(settings, plugins)
         for path, (plugin, table) in sorted(waiting.items()):
-            stat = path.stat()
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # landed and archived by a run since it was listed: nothing to start
+                continue
             first_size, since = seen.get(str(path), (None, now))
             if first_size != stat.st_size:  # new, or still growing: start the stability clock again
                 still[str(path)] = [stat.st_size, now]
@@ -51,7 +54,10 @@ def inbox_sensor(settings: Settings, plugins: tuple[Plugin, ...], job: dg.JobDef
             # key, spent, would start nothing more: it would wait for the nightly run).
             if now - since < settings.sensor_stable_seconds or now - stat.st_mtime < settings.inbox_min_age_seconds:
                 continue
-            sha = content_sha256(path)
+            try:
+                sha = content_sha256(path)
+            except FileNotFoundError:
+                continue
             if sha in landed_hashes(settings, plugin, table):
                 context.log.info(f"{path.name}: already loaded (same content), not run again")
                 continue

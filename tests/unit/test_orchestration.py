@@ -133,6 +133,20 @@ def test_extracts_ready_together_start_one_run_and_none_while_a_queued_run_will_
     assert request.tags["kpo/file"] == "trac_vacancies_1.csv and 2 more"
 
 
+def test_the_sensor_passes_over_a_file_a_run_archived_while_it_was_listing_the_inbox(settings, monkeypatch):
+    """The daemon's sensor lists the inbox while a run may be landing it: a file gone between the listing and its
+    stat (or its hash) is no reason for the tick to fail."""
+    from pipelines import sensors
+
+    clock = Clock()
+    inbox = settings.inbox / "hr_recruitment"
+    inbox.mkdir(parents=True)
+    gone = inbox / "trac_vacancies_landed.csv"
+    monkeypatch.setattr(sensors, "_waiting_files", lambda settings, plugins: {gone: (HR, HR.table("vacancies"))})
+    requests, cursor = tick(inbox_sensor(settings, (HR,), JOB, clock=clock), None)
+    assert requests == [] and str(gone) not in json.loads(cursor)
+
+
 def test_the_sensor_skips_a_re_dropped_file(settings, tmp_path):
     clock = Clock()
     sensor = inbox_sensor(settings, (HR,), JOB, clock=clock)
