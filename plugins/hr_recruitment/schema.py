@@ -88,7 +88,7 @@ EXPERIENCE_RESPONSES = Table(
                 "hiring managers.",
     file_pattern="*experience*.xlsx",
     reader=read_survey_export,
-    primary_key=("response_id",),
+    primary_key=("response_id", "submitted_at"),  # MS Forms numbers each form from 1: staging keys on both
     event_date="submitted_at",
     ignored=("Name", "Email"),  # who answered is not needed: the survey is reported by survey and CSU only
     columns=(
