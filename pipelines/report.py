@@ -19,6 +19,7 @@ from plotly.offline import get_plotlyjs
 
 from pipelines import report_icons
 from pipelines.files import replace_text
+from pipelines.publication import check_counts
 from pipelines.report_charts import Marker, spc_figure
 from pipelines.report_data import ReportData, Row, load
 from pipelines.report_layout import OPEN_GROUP_MAX, CommitmentPlace, SeriesPlace, arrange
@@ -90,10 +91,9 @@ def check_results(manifest: dict) -> dict:
     checks = manifest.get("checks") or []
     failing = [{**c, "description": HASH.sub("[hash]", str(c.get("description") or ""))[:300]}
                for c in checks if not c.get("passed")]
-    # a warning does not block publication (a published run has no other failure): not counted as failed
-    return {"total": len(checks), "passed": sum(bool(c.get("passed")) for c in checks), "failing": failing,
-            "warned": sum(c.get("severity") == "WARN" for c in failing),
-            "failed": sum(c.get("severity") != "WARN" for c in failing)}
+    # a warning does not block publication (a published run has no other failure): counted as the run summary does
+    passed, warned, failed = check_counts(checks)
+    return {"total": len(checks), "passed": passed, "failing": failing, "warned": warned, "failed": failed}
 
 
 def _script_json(value: object) -> str:
