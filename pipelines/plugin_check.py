@@ -85,32 +85,33 @@ def seed_problems(folder: Path | None = None) -> list[str]:
     from pipelines.settings import REPO_ROOT
 
     folder = folder or REPO_ROOT / "dbt_project" / "seeds"
+    seeds = (yaml.safe_load((folder / "_seeds.yml").read_text()) or {}).get("seeds") or []
+    with duckdb.connect() as con:  # DuckDB's casts judge the types, as the seed's load does
+        return [problem for seed in seeds if (folder / f"{seed['name']}.csv").exists()
+                for problem in _seed_file_problems(folder / f"{seed['name']}.csv", seed, con)]
+
+
+def _seed_file_problems(path: Path, seed: dict, con: duckdb.DuckDBPyConnection) -> list[str]:
+    """One seed file's problems against its entry in `_seeds.yml` (see seed_problems)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:  # Excel's "CSV UTF-8" starts with a BOM
+        reader = csv.DictReader(handle)
+        rows = [(reader.line_num, row) for row in reader]
     problems = []
-    con = duckdb.connect()  # DuckDB's casts judge the types, as the seed's load does
-    for seed in (yaml.safe_load((folder / "_seeds.yml").read_text()) or {}).get("seeds") or []:
-        path = folder / f"{seed['name']}.csv"
-        if not path.exists():
-            continue
-        with path.open(newline="", encoding="utf-8-sig") as handle:  # Excel's "CSV UTF-8" starts with a BOM
-            reader = csv.DictReader(handle)
-            rows = [(reader.line_num, row) for row in reader]
-        for column in seed.get("columns") or []:
-            tests = {test if isinstance(test, str) else next(iter(test)) for test in column.get("data_tests") or []}
-            values = [(line, (row.get(column["name"]) or "").strip()) for line, row in rows]
-            if "not_null" in tests:
-                problems += [f"{path.name} line {line}: {column['name']} is blank" for line, value in values
-                             if not value]
-            if "unique" in tests:
-                lines: dict[str, list[int]] = {}
-                for line, value in values:
-                    lines.setdefault(value, []).append(line)
-                problems += [f"{path.name} lines {', '.join(map(str, at))}: {column['name']} {value!r} repeats"
-                             for value, at in lines.items() if value and len(at) > 1]
-        for name, sql_type in ((seed.get("config") or {}).get("column_types") or {}).items():
-            problems += [f"{path.name} line {line}: {name} {value!r} is not a {sql_type}"
-                         for line, row in rows if (value := (row.get(name) or "").strip())
-                         and con.execute(f"select try_cast(? as {sql_type}) is null", [value]).fetchall()[0][0]]
-    con.close()
+    for column in seed.get("columns") or []:
+        tests = {test if isinstance(test, str) else next(iter(test)) for test in column.get("data_tests") or []}
+        values = [(line, (row.get(column["name"]) or "").strip()) for line, row in rows]
+        if "not_null" in tests:
+            problems += [f"{path.name} line {line}: {column['name']} is blank" for line, value in values if not value]
+        if "unique" in tests:
+            lines: dict[str, list[int]] = {}
+            for line, value in values:
+                lines.setdefault(value, []).append(line)
+            problems += [f"{path.name} lines {', '.join(map(str, at))}: {column['name']} {value!r} repeats"
+                         for value, at in lines.items() if value and len(at) > 1]
+    for name, sql_type in ((seed.get("config") or {}).get("column_types") or {}).items():
+        problems += [f"{path.name} line {line}: {name} {value!r} is not a {sql_type}"
+                     for line, row in rows if (value := (row.get(name) or "").strip())
+                     and con.execute(f"select try_cast(? as {sql_type}) is null", [value]).fetchall()[0][0]]
     return problems
 
 
