@@ -84,6 +84,25 @@ def plugin_model_paths(text: str) -> str:
     return re.sub(r"\bplugin_models/(\w+)/", r"plugins/\1/models/", text)
 
 
+def unclaimed_text(unclaimed: list[str]) -> str:
+    return (f"{len(unclaimed)} file(s) in the inbox that no run will load (no plugin's folder, or a name no "
+            f"table's pattern matches; `kpo plugin list` shows the patterns): {', '.join(unclaimed)}")
+
+
+def raise_unclaimed(settings: Settings, job: str, unclaimed: list[str], load_date: str | None = None) -> None:
+    """Alert that the inbox holds files no run will ever load (a new export's name, a compressed or renamed file):
+    a summary line alone reaches no one, and the data they hold would never be published. Once a day for the same
+    files, as a start failure is: they stay until someone moves them, and each run finds them again."""
+    day = dt.datetime.now(dt.UTC).date().isoformat()
+    key = f"unclaimed-{day}-" + hashlib.sha256("\n".join(unclaimed).encode()).hexdigest()[:12]
+    try:
+        raise_alert(settings, Alert(run_id=key, job=job, load_date=load_date, failed_steps=[],
+                                    message=unclaimed_text(unclaimed)))
+    except OSError as alert_error:
+        log.error("could not write the alert of files no run will load (%s): %s", alert_error,
+                  unclaimed_text(unclaimed))
+
+
 def raise_start_failure(settings: Settings, job: str, exc: BaseException, load_date: str | None = None) -> str:
     """Alert that the nightly job could not start (nothing ran, nothing was published) and return the reason.
     The same reason alerts once a day: the Dagster code server meets it each time it loads the definitions, and a

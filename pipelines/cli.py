@@ -40,6 +40,10 @@ DateOption = Annotated[dt.datetime | None, typer.Option("--date", formats=["%Y-%
                                                         help="Load date (default: today, Europe/London).")]
 
 
+# `kpo run` published, but the inbox holds files no run will ever load: a scheduler must tell it from a clean night.
+UNCLAIMED_FILES = 4
+
+
 def _fail(command: str, message: str, code: int = 2) -> NoReturn:
     """One red line and a non-zero exit for what the user can put right (never a traceback)."""
     errors.print(f"[red]kpo {command}: {escape(message)}[/red]", soft_wrap=True, highlight=False)
@@ -83,7 +87,9 @@ def _run(settings: Settings, load_date: dt.date | None, full_refresh: bool, repr
     if summary.log_path:  # the run log keeps the summary too (the landing counts, every warning and failure)
         with open(summary.log_path, "a") as log:
             print_summary(Console(file=log, width=LOG_WIDTH), summary, settings)
-    return 0 if summary.success else 1
+    if not summary.success:
+        return 1
+    return UNCLAIMED_FILES if summary.unclaimed else 0
 
 
 @app.command()
@@ -122,7 +128,7 @@ def backfill(start: Annotated[dt.datetime, typer.Option("--start", formats=["%Y-
     while day <= last:
         if archived_on(settings, day):
             console.print(f"backfilling load date {day}")
-            failures += _run(settings, day, full_refresh=False, reprocess=True, command="backfill") != 0
+            failures += _run(settings, day, full_refresh=False, reprocess=True, command="backfill") == 1
         else:
             console.print(f"load date {day}: nothing was archived that day, nothing to re-land")
         day += dt.timedelta(days=1)

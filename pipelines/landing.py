@@ -195,9 +195,16 @@ def is_upload(path: Path) -> bool:
     return not path.name.startswith(".") and path.suffix not in {".part", ".tmp"}
 
 
+def matches_pattern(table: Table, name: str) -> bool:
+    """Whether a file name is one of `table`'s extracts. A gzip-compressed extract (`x.csv.gz`, as systems send
+    large exports) is taken where its uncompressed name would be: the readers decompress it."""
+    return fnmatch(name, table.file_pattern) or (name.lower().endswith(".gz")
+                                                  and fnmatch(name[:-3], table.file_pattern))
+
+
 def picked_up(table: Table, path: Path) -> bool:
     """Whether the nightly run takes this file (in its plugin's inbox folder) for `table`."""
-    return is_upload(path) and fnmatch(path.name, table.file_pattern)
+    return is_upload(path) and matches_pattern(table, path.name)
 
 
 def inbox_files(settings: Settings, plugin: Plugin, table: Table) -> list[Path]:

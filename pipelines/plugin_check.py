@@ -14,7 +14,6 @@ import itertools
 import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from pathlib import Path
 
 import duckdb
@@ -24,6 +23,7 @@ from pipelines.landing import (
     declaration_drift,
     error_summary,
     land_inbox,
+    matches_pattern,
     picked_up,
     with_reference_values,
 )
@@ -31,7 +31,7 @@ from pipelines.reference import Reference, load_reference
 from pipelines.row_checks import build_checked, match_headers, too_many_quarantined
 from pipelines.settings import Settings, london_today
 from plugins.contract import Column, Plugin, SyntheticRequest, Table
-from plugins.readers import ExtractError
+from plugins.readers import ExtractError, missing_columns_hint
 
 # Landing loads an extract with these, noting them in its load record (row_checks.check_headers).
 WARNING_KINDS = frozenset({"extra column", "absent optional column"})
@@ -282,7 +282,7 @@ def _quarantined_sample(path: Path, rows: int = 3) -> str:
 def table_for(plugin: Plugin, path: Path) -> Table:
     """The table an extract feeds: its file pattern decides (a one-table plugin's table is checked against
     any file; check_extract then says whether the inbox would pick the file up)."""
-    matches = [t for t in plugin.tables if fnmatch(path.name, t.file_pattern)]
+    matches = [t for t in plugin.tables if matches_pattern(t, path.name)]
     if len(matches) == 1:
         return matches[0]
     if len(plugin.tables) == 1:
@@ -332,6 +332,9 @@ def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> lis
         except (ExtractError, duckdb.Error, OSError) as exc:
             return [*mismatches, Mismatch("unreadable file", None, None, error_summary(exc))]
         mismatches += _header_mismatches(table, missing, extra)
+        required = [h for h in missing if h not in {c.source_header for c in table.columns if c.optional}]
+        if required and (hint := missing_columns_hint(path, required)):  # as landing's refusal says it
+            mismatches.append(Mismatch("missing column", None, 1, hint.removeprefix("; ")))
         absent = {c.name for c in table.columns if mapping[c.name] is None}
         checked = dataclasses.replace(table, columns=tuple(_lenient(c) if c.name in absent else c
                                                            for c in table.columns))

@@ -152,9 +152,22 @@ def landing_check(settings: Settings, plugin: Plugin, table: Table, suite: gx_su
     return _check
 
 
+def identifier_words(table: Table) -> str:
+    """The table's identifiers as the warning names them, by kind: an NHS number is missing or fails its check,
+    a staff identifier (an e-mail, an assignment number) is only ever missing or unreadable (an Excel error)."""
+    kinds = {"nhs_number": "NHS number", "staff": "staff identifier"}
+    words = [kinds[c.identifier] if c.source_header.casefold() == kinds[c.identifier].casefold()
+             else f"{kinds[c.identifier]} ({c.source_header})" for c in table.columns if c.identifier]
+    return " or ".join(words)
+
+
 def identifier_check(settings: Settings, plugin: Plugin, table: Table) -> dg.AssetChecksDefinition:
+    what = identifier_words(table)
+    nhs = any(c.identifier == "nhs_number" for c in table.columns)
+    rule = "is missing or fails the mod-11 check" if nhs else "is missing or unreadable"
+
     @dg.asset_check(asset=landing_key(plugin, table), name="identifiers_valid", blocking=False,
-                    description="Rows whose NHS number is missing or fails the mod-11 check (kept, pseudonym null).")
+                    description=f"Rows whose {what} {rule} (kept, pseudonym null).")
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         day = load_date_of(context)
         records = [_record(p) for p in loads_of_run(settings, plugin, table, context.run.run_id)]
@@ -162,7 +175,7 @@ def identifier_check(settings: Settings, plugin: Plugin, table: Table) -> dg.Ass
         rows = sum(r["rows_landed"] for r in records)
         return dg.AssetCheckResult(passed=flagged == 0, severity=dg.AssetCheckSeverity.WARN,
                                    metadata={"rows_flagged": flagged, "rows_landed": rows, "load_date": day},
-                                   description=f"{flagged} of {rows} rows have a missing or invalid NHS number")
+                                   description=f"{flagged} of {rows} rows have a missing or invalid {what}")
 
     return _check
 

@@ -27,6 +27,7 @@ from pipelines.typing_sql import (
     typed_expression,
 )
 from plugins.contract import MIN_QUARANTINED_TO_REJECT, Column, Table
+from plugins.readers import missing_columns_hint, open_extract
 
 
 class LoadError(RuntimeError):
@@ -69,7 +70,8 @@ def check_headers(table: Table, relation: duckdb.DuckDBPyRelation, path: Path) -
     if missing:
         raise LoadError(f"{path.name}: wrong header for {table.name}: missing column(s) "
                         + ", ".join(repr(m) for m in missing)
-                        + f" (found: {', '.join(repr(h) for h in present[:30])})")
+                        + f" (found: {', '.join(repr(h) for h in present[:30])})"
+                        + missing_columns_hint(path, missing))
     return mapping, warnings + [f"{path.name}: column {h!r} is not declared and was ignored" for h in extra
                                 if not table.ignores(h)]
 
@@ -136,7 +138,7 @@ def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, p
 def data_lines(path: Path) -> int:
     """Lines after the header, counted in bytes (~0.1 s for a million-row extract)."""
     lines, last = 0, b"\n"
-    with path.open("rb") as handle:
+    with open_extract(path) as handle:
         while chunk := handle.read(1 << 24):
             lines += chunk.count(b"\n")
             last = chunk[-1:]
@@ -148,7 +150,7 @@ def csv_delimiter(path: Path, headers: list[str]) -> str | None:
     is not told), or None when none does: a reader of another format numbers its records itself."""
     import csv
 
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+    with open_extract(path, text=True, errors="replace") as handle:
         first = handle.readline()
     splits = {mark: next(csv.reader([first], delimiter=mark), []) for mark in (",", ";", "\t", "|")}
     fitting = [mark for mark, names in splits.items() if set(headers) <= {name.strip() for name in names}]
@@ -162,7 +164,7 @@ def record_lines(path: Path, delimiter: str) -> list[int]:
     import csv
 
     starts = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with open_extract(path, text=True) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         next(reader, None)  # the header
         previous = reader.line_num

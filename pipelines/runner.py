@@ -15,10 +15,19 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 
-from pipelines.alerts import Alert, plugin_model_paths, raise_alert, raise_start_failure
+from pipelines.alerts import (
+    Alert,
+    plugin_model_paths,
+    raise_alert,
+    raise_start_failure,
+    raise_unclaimed,
+    unclaimed_text,
+)
 from pipelines.ingest import run_load_date
 from pipelines.locking import AlreadyRunning, no_run_holding, run_lock
 from pipelines.settings import REPO_ROOT, Settings
@@ -51,6 +60,7 @@ class SourceSummary:
     rows_landed: int = 0
     rows_quarantined: int = 0
     waiting: list[str] = field(default_factory=list)  # files still being written: left in the inbox
+    quarantine_files: list[str] = field(default_factory=list)  # this run's quarantined rows, one CSV a load
     warnings: list[str] = field(default_factory=list)  # landed, with something to say (an absent optional column)
     problems: list[str] = field(default_factory=list)
 
@@ -175,10 +185,28 @@ def _add_loads(summary: RunSummary, loads: list[dict]) -> None:
         source.rows_landed += load["rows_landed"]
         source.rows_quarantined += load["rows_quarantined"]
         source.warnings += load.get("warnings") or []
+        if load.get("quarantine_path") and load["rows_quarantined"]:
+            source.quarantine_files.append(load["quarantine_path"])
         if load["status"] == "waiting":
             source.waiting.append(load["source_file"])
         elif load.get("problem"):
             source.problems.append(load["problem"])
+
+
+QUOTED_VALUE = "'[^']*'"  # how a row problem quotes the value it found (typing_sql)
+
+
+def quarantine_reasons(files: list[str], top: int = 3) -> list[tuple[str, int]]:
+    """The commonest reasons rows were quarantined, with their counts. The value a reason quotes is left out, so
+    that one kind of problem counts as one ('unreadable date … in column X'), whatever each row wrote."""
+    present = [name for name in files if Path(name).exists()]  # a quarantine file goes with a rejected load
+    if not present:
+        return []
+    with duckdb.connect() as con:
+        return con.execute(
+            "select regexp_replace(reason, ?, ?, 'g') as kind, count(*) as rows "
+            "from read_csv(?, header = true, all_varchar = true) group by kind order by rows desc, kind limit ?",
+            [QUOTED_VALUE, "'…'", present, top]).fetchall()
 
 
 def _failed_check_text(summary: RunSummary, line: str) -> str:
@@ -293,9 +321,12 @@ def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refre
         summary.log_path = str(log_path)
         summary.unclaimed = unclaimed_inbox_files(settings, registry.discover())
         if not summary.success:  # as the daemon's failure sensor does for the runs it launches
+            failures = summary.failures + ([unclaimed_text(summary.unclaimed)] if summary.unclaimed else [])
             raise_alert(settings, Alert(run_id=run_id, job=job.name, load_date=load_date.isoformat(),
                                         failed_steps=summary.failed_steps,
-                                        message="; ".join(summary.failures) or "run failed"))
+                                        message="; ".join(failures) or "run failed"))
+        elif summary.unclaimed:
+            raise_unclaimed(settings, job.name, summary.unclaimed, load_date.isoformat())
         return summary
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.alerts import Alert, raise_alert
+from pipelines.alerts import Alert, raise_alert, raise_unclaimed, unclaimed_text
 from pipelines.ingest import reprocessing, run_load_date
 from pipelines.landing import content_sha256, inbox_files, landed_hashes, unclaimed_inbox_files
 from pipelines.runner import recover_killed_runs_unless_one_is_live, summarise
@@ -74,9 +74,9 @@ def inbox_sensor(settings: Settings, plugins: tuple[Plugin, ...], job: dg.JobDef
                                           tags={"kpo/trigger": "inbox", "kpo/file": files}))
         # Files no run will load are named once in the daemon's log (and again whenever that list changes).
         unclaimed = unclaimed_inbox_files(settings, plugins, claimed=set(waiting))
-        if unclaimed and unclaimed != seen.get(UNCLAIMED):
-            context.log.warning(f"{len(unclaimed)} file(s) in the inbox that no run will load (no plugin's folder, "
-                                f"or a name no table's pattern matches): {', '.join(unclaimed)}")
+        if unclaimed and unclaimed != seen.get(UNCLAIMED):  # an alert too: no run will ever say more of them
+            context.log.warning(unclaimed_text(unclaimed))
+            raise_unclaimed(settings, job.name, unclaimed, dt.datetime.fromtimestamp(now, LONDON).date().isoformat())
         still[UNCLAIMED] = unclaimed
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(still))
 

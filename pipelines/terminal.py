@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipelines.alerts import unclaimed_text
 from pipelines.publication import check_counts
-from pipelines.runner import RunSummary
+from pipelines.runner import RunSummary, quarantine_reasons
 from pipelines.settings import Settings
 
 
@@ -58,6 +60,13 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
                         str(source.files_rejected), str(source.rows_landed), str(source.rows_quarantined),
                         str(len(source.waiting)))
     console.print(sources)
+    for source in sorted(summary.sources.values(), key=lambda s: s.asset):
+        if source.rows_quarantined and source.quarantine_files:
+            reasons = "; ".join(f"{rows:,} × {kind}" for kind, rows in quarantine_reasons(source.quarantine_files))
+            folders = sorted({str(Path(name).parent) for name in source.quarantine_files})
+            console.print(f"[yellow]{source.asset}: {source.rows_quarantined:,} row(s) quarantined, commonest "
+                          f"reasons: {reasons} (file, line and reason of each in {', '.join(folders)})[/yellow]",
+                          soft_wrap=True, highlight=False)
     waiting = [f"{source.asset.split('/')[0]}/{name}" for source in summary.sources.values() for name in source.waiting]
     if waiting:
         console.print(f"[yellow]{len(waiting)} file(s) modified within the last {settings.inbox_min_age_seconds} s "
@@ -82,9 +91,8 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
             failure = f"{step}: stopped by the failed check(s) above"
         console.print(f"  [red]{failure}[/red]")
     if summary.unclaimed:
-        console.print(f"[yellow]{len(summary.unclaimed)} file(s) in the inbox that no run will load (no plugin's "
-                      "folder, or a name no table's pattern matches; `kpo plugin list` shows the patterns): "
-                      f"{', '.join(summary.unclaimed)}[/yellow]", soft_wrap=True, highlight=False)
+        console.print(f"[yellow]{unclaimed_text(summary.unclaimed)} (an alert was raised)[/yellow]", soft_wrap=True,
+                      highlight=False)
     if summary.success and summary.publication_id and summary.held:
         console.print(f"[yellow]published {summary.publication_id}, not served: {summary.held}[/yellow]",
                       soft_wrap=True, highlight=False)

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
+import io
+import itertools
 import zipfile
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import pyarrow as pa
@@ -43,15 +47,45 @@ NOT_CSV = (
 )
 
 
+GZIP = b"\x1f\x8b"  # what a gzip-compressed file starts with, whatever it is called
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == GZIP
+
+
+def open_extract(path: Path, text: bool = False, errors: str = "strict") -> IO:
+    """The extract's bytes (or its UTF-8 text, a byte-order mark dropped, line ends as written), decompressed when
+    it is gzip (`.csv.gz`, or a compressed file named .csv): DuckDB's CSV reader decompresses it as it reads, and
+    every other read of it (the header, line numbers) must see the same lines."""
+    raw = gzip.open(path, "rb") if is_gzip(path) else path.open("rb")  # noqa: SIM115 - the caller closes it
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors=errors, newline="") if text else raw
+
+
+def _control_byte(line: bytes) -> int | None:
+    """Where a byte no text file holds (NUL or another control character but tab, CR, LF) first stands."""
+    return next((i for i, byte in enumerate(line) if byte < 32 and byte not in b"\t\r\n"), None)
+
+
 def _csv_header(path: Path, delimiter: str) -> list[str]:
     """The header row, parsed by the csv module (quoted names, a UTF-8 byte-order mark)."""
     if path.stat().st_size == 0:
         raise ExtractError(f"{path.name}: the file is empty (no header row)")
-    with path.open("rb") as handle:  # the header line alone: a bad byte further down is DuckDB's to name
-        first = handle.readline()
+    try:
+        with open_extract(path) as handle:  # the header line alone: a bad byte further down is DuckDB's to name
+            first = handle.readline()
+    except (OSError, EOFError) as exc:  # gzip's own refusal of a damaged or truncated archive
+        raise ExtractError(f"{path.name}: not a readable CSV extract: it is a damaged gzip archive ({exc})") from exc
+    if not first:
+        raise ExtractError(f"{path.name}: the file is empty (no header row)")
     for signature, what in NOT_CSV:
         if first.startswith(signature):
             raise ExtractError(f"{path.name}: not a readable CSV extract: {what}")
+    # Before any judgement of its delimiters: a binary file's bytes happen to hold tabs or semicolons too.
+    if (at := _control_byte(first[:4096])) is not None:
+        raise ExtractError(f"{path.name}: not a readable CSV extract: it is not a text file (binary data, byte "
+                           f"0x{first[at]:02x} at position {at + 1} of the first line): export the data as CSV")
     if b"\r" in first.rstrip(b"\r\n"):  # no line feed ends the first line: the whole file came back as one
         raise ExtractError(f"{path.name}: not a readable CSV extract: its lines end in a bare carriage return (an old "
                            "Mac export); save it with Windows or Unix line endings")
@@ -71,14 +105,25 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
         raise ExtractError(f"{path.name}: not a readable CSV extract: one column in the header{hint}")
     if not any(h.strip() for h in header):
         raise ExtractError(f"{path.name}: the file is empty (no header row)")
-    if any(ord(ch) < 32 and ch != "\t" for h in header for ch in h):
-        raise ExtractError(f"{path.name}: wrong header: the first line holds binary data, not column names "
-                           "(not a CSV export; a workbook saved with a .csv name?)")
     blank = [str(i + 1) for i, h in enumerate(header) if not h.strip()]
     if blank:
-        raise ExtractError(f"{path.name}: header column(s) {', '.join(blank)} have no name")
+        found = _csv_header_line(path, delimiter)
+        where = (f": the header seems to be on line {found}; delete the lines above it" if found
+                 else " (or the header is not on line 1: no line of the first 20 names every column)")
+        raise ExtractError(f"{path.name}: header column(s) {', '.join(blank)} have no name{where}")
     _check_names(path, header)
     return header
+
+
+def _csv_header_line(path: Path, delimiter: str) -> int | None:
+    """The line (from 1) that looks like the header of a CSV whose first line is not (a report's title above
+    it): the first of the first 20 whose every field is named, with as many fields as the line after it."""
+    with open_extract(path, text=True, errors="replace") as handle:
+        lines = list(csv.reader(itertools.islice(handle, 21), delimiter=delimiter))
+    for number, (fields, after) in enumerate(zip(lines, lines[1:], strict=False), start=1):
+        if len(fields) >= 2 and all(f.strip() for f in fields) and len(after) == len(fields):
+            return number if number > 1 else None
+    return None
 
 
 def _check_names(path: Path, headers: list[str]) -> None:
@@ -105,11 +150,12 @@ def csv_reader(delimiter: str = ",") -> Reader:
         # samples the file each time the relation is bound, ~0.3 s per file whatever its size. Not hive
         # partitioned: a backfill reads archived extracts from `load_date=D/`, which DuckDB would add as a column.
         columns = "{" + ", ".join(f"{_sql_string(h)}: 'VARCHAR'" for h in headers) + "}"
+        compression = "gzip" if is_gzip(path) else "none"  # by content: a compressed file may be named .csv
         try:
             return con.sql(
                 f"select * from read_csv({_sql_string(str(path))}, columns = {columns}, header = true, "
                 f"delim = {_sql_string(delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
-                f"auto_detect = false, hive_partitioning = false)")
+                f"auto_detect = false, hive_partitioning = false, compression = '{compression}')")
         except duckdb.Error as exc:
             raise ExtractError(f"{path.name}: not a readable CSV extract: {str(exc).splitlines()[0]}") from exc
 
@@ -151,25 +197,97 @@ def error_cells(path: Path, sheet: int | str) -> dict[tuple[int, int], str]:
         workbook.close()
 
 
+def _not_a_workbook(path: Path) -> str | None:
+    """What a file named .xlsx is when it is no xlsx workbook (an xlsx is a zip archive), or None."""
+    with path.open("rb") as handle:
+        start = handle.read(4096)
+    if start.startswith(b"PK\x03\x04"):
+        return None
+    if start.startswith(b"\xd0\xcf\x11\xe0"):
+        return "it is an old Excel workbook (.xls): open it in Excel and save it as .xlsx"
+    if start.startswith(GZIP):
+        return "it is a gzip-compressed file: drop the workbook itself, not compressed"
+    if _control_byte(start) is None:
+        return ("it is a text file (a CSV export, most likely) named .xlsx: export the data as an Excel workbook, or "
+                "drop it with a .csv name where its table takes CSV")
+    return None  # calamine names what else it is
+
+
+def _sheet_names(book: CalamineWorkbook) -> str:
+    return "worksheets " + ", ".join(repr(name) for name in book.sheet_names)
+
+
+def missing_columns_hint(path: Path, missing: list[str]) -> str:
+    """Where the columns an extract lacks may be, for the message that it lacks them: on another worksheet of a
+    workbook, or on a later line of a CSV (a report title above the header). Empty when there is nothing to add."""
+    if Path(path.name.lower().removesuffix(".gz")).suffix in {".xlsx", ".xlsm"}:
+        try:
+            sheets = _sheet_names(CalamineWorkbook.from_path(str(path)))
+            return f"; the workbook has {sheets}: is the data on another sheet?"
+        except Exception:  # noqa: BLE001 - only a hint in a message already being raised
+            return ""
+    wanted = {name.strip().casefold() for name in missing}
+    try:
+        with open_extract(path, text=True, errors="replace") as handle:
+            for number, line in enumerate(itertools.islice(handle, 20), start=1):
+                if number > 1 and wanted <= {field.strip().casefold() for field in next(csv.reader([line]), [])}:
+                    return f"; the header seems to be on line {number}: delete the lines above it"
+    except OSError:
+        return ""
+    return ""
+
+
+def _header_row(rows: list[list]) -> int | None:
+    """The row (from 0) that looks like the header of a sheet whose first row is not: the first one naming every
+    column that holds values below it. None when no row of the first 20 does."""
+    for index, row in enumerate(rows[:20]):
+        filled = [i for i, cell in enumerate(row) if _cell_text(cell) is not None]
+        body = rows[index + 1:]
+        if len(filled) >= 2 and body and all(i in filled for r in body for i, cell in enumerate(r)
+                                             if _cell_text(cell) is not None):
+            return index
+    return None
+
+
+def _unnamed_columns(path: Path, rows: list[list], sheet_name: str, unnamed: list[str]) -> ExtractError:
+    """Values under no header: most often a title or a blank row above the real header, so say where it is."""
+    found = _header_row(rows)
+    where = (f"the header seems to be on row {found + 1}: delete the rows above it" if found
+             else "no row of the first 20 names every column that holds values")
+    return ExtractError(f"{path.name}: worksheet {sheet_name!r} column(s) {', '.join(unnamed)} hold values but "
+                        f"have no header on row 1 ({where})")
+
+
 def xlsx_reader(sheet: int | str = 0) -> Reader:
     """An xlsx reader on python-calamine (DuckDB's excel extension cannot be installed offline)."""
 
     def read(path: Path, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         if path.stat().st_size == 0:
             raise ExtractError(f"{path.name}: the file is empty (no header row)")
+        if (what := _not_a_workbook(path)) is not None:
+            raise ExtractError(f"{path.name}: not a readable xlsx workbook: {what}")
         try:
             book = CalamineWorkbook.from_path(str(path))
-            sheet_obj = book.get_sheet_by_index(sheet) if isinstance(sheet, int) else book.get_sheet_by_name(sheet)
-            rows = sheet_obj.to_python(skip_empty_area=False)
         except Exception as exc:  # calamine raises several types for "not an xlsx file"
             raise ExtractError(f"{path.name}: not a readable xlsx workbook: {exc}") from exc
+        try:
+            sheet_obj = book.get_sheet_by_index(sheet) if isinstance(sheet, int) else book.get_sheet_by_name(sheet)
+            rows = sheet_obj.to_python(skip_empty_area=False)
+        except Exception as exc:  # no such sheet (by name or by index), or a sheet calamine cannot read
+            raise ExtractError(f"{path.name}: cannot read worksheet {sheet!r} (the workbook has "
+                               f"{_sheet_names(book)}): {exc}") from exc
+        sheet_name = sheet_obj.name
         for (row, column), error in error_cells(path, sheet).items():
             if row < len(rows) and column < len(rows[row]):
                 rows[row][column] = error
+        others = f"the workbook has {_sheet_names(book)}: is the data on another sheet?"
         if not rows or not any(any(row) for row in rows):
-            raise ExtractError(f"{path.name}: the worksheet is empty (no header row)")
+            raise ExtractError(f"{path.name}: worksheet {sheet_name!r} is empty (no header row; {others})")
         if not any(rows[0]):
-            raise ExtractError(f"{path.name}: the worksheet's first row is blank: the header must be on row 1")
+            found = _header_row(rows)
+            where = f"the header seems to be on row {found + 1}: delete the rows above it" if found else others
+            raise ExtractError(f"{path.name}: worksheet {sheet_name!r}'s first row is blank: the header must be on "
+                               f"row 1 ({where})")
         headers = [_cell_text(h) or "" for h in rows[0]]
         body = [r for r in rows[1:]]
         values = {index: [_cell_text(r[index]) if index < len(r) else None for r in body]
@@ -178,7 +296,7 @@ def xlsx_reader(sheet: int | str = 0) -> Reader:
         # column no one can name, and the extract is refused (landing would otherwise drop it unseen).
         unnamed = [str(i + 1) for i, h in enumerate(headers) if not h.strip() and any(v is not None for v in values[i])]
         if unnamed:
-            raise ExtractError(f"{path.name}: worksheet column(s) {', '.join(unnamed)} hold values but have no header")
+            raise _unnamed_columns(path, rows, sheet_name, unnamed)
         named = [(i, h.strip()) for i, h in enumerate(headers) if h.strip()]
         _check_names(path, [h for _, h in named])
         columns = {"_line": pa.array(range(2, len(body) + 2), pa.int64())}
@@ -194,6 +312,7 @@ def csv_or_xlsx_reader(delimiter: str = ",", sheet: int | str = 0) -> Reader:
     read_csv, read_xlsx = csv_reader(delimiter), xlsx_reader(sheet)
 
     def read(path: Path, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-        return read_xlsx(path, con) if path.suffix.lower() in {".xlsx", ".xlsm"} else read_csv(path, con)
+        workbook = Path(path.name.lower().removesuffix(".gz")).suffix in {".xlsx", ".xlsm"}
+        return read_xlsx(path, con) if workbook else read_csv(path, con)
 
     return read

@@ -121,7 +121,7 @@ def test_a_file_that_is_not_a_workbook_is_rejected_naming_it(settings, content, 
 
 def test_an_empty_worksheet_or_a_wrong_header_is_rejected_naming_file_and_problem(settings):
     empty = land(settings, [], headers=())
-    assert empty.status == "rejected" and empty.problem.startswith(FILE) and "the worksheet is empty" in empty.problem
+    assert empty.status == "rejected" and empty.problem.startswith(FILE) and "is empty (no header row" in empty.problem
     headers = tuple(h for h in HEADERS if h != COURSE_Q)
     load = land(settings, [answers(1)], headers=headers)
     assert load.status == "rejected"

@@ -138,7 +138,7 @@ UNCLOSED_QUOTE = ",".join(HEADERS).encode() + b"\n" + ROW + b'\n"x' + ROW[1:] + 
 @pytest.mark.parametrize("content, problem", [
     (b"", "the file is empty"),
     (b"PK\x03\x04\x14\x00\x06\x00\x8fbinary", "an Excel workbook (.xlsx) saved with a .csv name"),
-    (b"\x00\x01binary", "wrong header: the first line holds binary data"),
+    (b"\x00\x01binary", "it is not a text file (binary data"),
     (",".join(HEADERS).encode("utf-16"), "it is UTF-16 text"),
     (",".join(HEADERS).encode() + b"\r" + ROW + b"\r", "its lines end in a bare carriage return"),
     (REPEATED, "column header(s) repeated: Band"),
@@ -541,9 +541,9 @@ def test_an_excel_error_is_quarantined_naming_it_never_landed_as_blank_or_text(s
 
 @pytest.mark.parametrize("header, problem", [
     (["response_id", "course", "course"], "column header(s) repeated: course"),
-    (["response_id", "course", None], "worksheet column(s) 3 hold values but have no header"),
+    (["response_id", "course", None], "worksheet 'Sheet1' column(s) 3 hold values but have no header"),
     (["response_id", "_line"], "a column is named '_line'"),
-    ([None, None], "the worksheet's first row is blank: the header must be on row 1"),
+    ([None, None], "first row is blank: the header must be on row 1"),
 ])
 def test_a_workbook_whose_headers_cannot_tell_its_columns_apart_is_refused(tmp_path, header, problem):
     import xlsxwriter
