@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import faults
+from pipelines.date_order import order_problem
 from pipelines.files import replace_text
 from pipelines.reference import Reference, load_reference
 from pipelines.row_checks import (
@@ -283,7 +284,9 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         build_checked(con, table, mapping, path, numbered="_line" in relation.columns, received=received)
         lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(), "loaded_at": loaded_at}
         # before anything is written; named as dropped (a backfill reads the archived copy, named hash__name)
-        if problem := too_many_quarantined(con, plugin.name, table, path.with_name(source_name)):
+        named = path.with_name(source_name)
+        if problem := (order_problem(con, table, named, received)
+                       or too_many_quarantined(con, plugin.name, table, named)):
             raise LoadError(problem)
         good, bad, tmp_parquet = write_outputs(con, table, key, lineage, parquet, quarantine)
         if good + bad == 0:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.date_order import order_problem
 from pipelines.landing import (
     DeclarationDrift,
     declaration_drift,
@@ -339,10 +340,12 @@ def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> lis
         checked = dataclasses.replace(table, columns=tuple(_lenient(c) if c.name in absent else c
                                                            for c in table.columns))
         try:
-            build_checked(con, checked, mapping, path, numbered="_line" in relation.columns, received=london_today())
+            received = london_today()
+            build_checked(con, checked, mapping, path, numbered="_line" in relation.columns, received=received)
             rows = con.execute("select _line, _problem_columns, _problems from checked "
                                "where _problems is not null order by _line").fetchall()
-            rejected = too_many_quarantined(con, plugin.name, checked, path)
+            rejected = order_problem(con, checked, path, received) or too_many_quarantined(con, plugin.name, checked,
+                                                                                           path)
         except duckdb.Error as exc:
             return [*mismatches, Mismatch("unreadable file", None, None, error_summary(exc))]
     if rejected:  # what landing would do with it: first, then the rows behind it

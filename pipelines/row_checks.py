@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.date_order import raw_columns
 from pipelines.typing_sql import (
     checked_columns,
     is_enumerated,
@@ -114,7 +115,7 @@ def checked_query(table: Table, mapping: dict, numbered: bool, received: dt.date
         with raw as (select {line}{raw_cols}{integer_cols} from raw_extract),
         typed as (select *, {typed_cols}{valid_cols}{member_cols} from raw),
         checked as (select *, {reasons} as _problems from typed)
-        select {line}{kept}, _problems,
+        select {line}{kept}{raw_columns(table)}, _problems,
             case when _problems is not null then {concerned} end as _problem_columns,
             case when _problems is not null then json_object({record_fields}) end as _record
         from checked"""
