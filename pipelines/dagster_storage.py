@@ -8,7 +8,7 @@ event). The databases are in WAL mode (Dagster sets it), where an idle connectio
 webserver, the daemon and a run still read and write the same files concurrently, and a killed process
 leaves a WAL that the next connection recovers. Everything else - file layout, schema, migrations,
 durability (SQLite's default synchronous setting) - is Dagster's own, so a KPO_HOME written by the stock
-storage reads unchanged, and `storage: postgres` in dagster.yaml still replaces it for scale-out (DESIGN.md).
+storage reads unchanged, and `storage: postgres` in dagster.yaml still replaces it for scale-out.
 """
 
 from __future__ import annotations

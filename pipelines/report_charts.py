@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-# DOMAIN.md § Statistical process control: the MDC colours.
+# The MDC colours (docs/spc.md, icons).
 POINT_COLOURS = {"common_cause": "#a6a6a6", "improvement": "#00b0f0", "concern": "#e46c0a", "neutral": "#490092"}
 POINT_LABELS = {"common_cause": "common cause", "improvement": "special cause improvement",
                 "concern": "special cause concern", "neutral": "special cause (neutral)"}

@@ -88,7 +88,7 @@ def variation_icon(code: str | None, size: int = 36) -> Markup:
 
 
 def no_assurance_reason(direction: str | None, target: float | None) -> str:
-    """DOMAIN: assurance needs a target and a non-neutral direction (and limits to compare it with)."""
+    """docs/spc.md: assurance needs a target and a non-neutral direction (and limits to compare it with)."""
     if direction == "neutral":
         return "neutral metric"
     return "no assurance: no target" if target is None else "no assurance: no limits yet"

@@ -67,12 +67,12 @@ class Settings(BaseSettings):
     @field_validator("target")
     @classmethod
     def refuse_unbuilt_target(cls, target: str) -> str:
-        """DESIGN.md names PostgreSQL as the scale-out target, and the name is kept so that the setting says so;
+        """PostgreSQL is the planned scale-out target, and the name is kept so that the setting says so;
         but the models do not build there yet, and a user who sets it should learn that here, in words,
         rather than from dbt's missing-adapter error halfway through a run."""
         if target == "postgres":
             raise ValueError(
-                "the PostgreSQL scale-out route (DESIGN.md) is not built yet: the SPC marts are dbt Python "
+                "the PostgreSQL scale-out route is not built yet: the SPC marts are dbt Python "
                 "models, which dbt-postgres cannot run, the facts use DuckDB's QUALIFY and staging reads the "
                 "landed Parquet through DuckDB. Leave KPO_TARGET unset (duckdb)")
         return target

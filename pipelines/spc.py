@@ -2,7 +2,7 @@
 
 One vectorised implementation shared by the dbt Python models (through `spc_series`) and `kpo spc`;
 the rules themselves are in `spc_rules`.
-The rules are DOMAIN.md § "Statistical process control"; comments cite them as "DOMAIN rule N".
+The rules are docs/spc.md; comments cite them as "docs/spc.md rule N".
 Interpretations this module had to choose:
 - values within 1e-9 (relative) of each other compare as equal: a decimal series' mean or limit is
   rarely exactly representable, and the rules hinge on "exactly on the mean" / "target = UPL";
@@ -12,7 +12,7 @@ Interpretations this module had to choose:
 - assurance with MR̄ = 0 and target = mean (both "pass" and "fail" hold) reports "pass";
 - `variation_icon` on an earlier point is read from that point's flags as computed on the whole
   series (a shift completed later still marks it), which is what MDC charts colour;
-- `is_trial_limits` follows DOMAIN literally: the segment (not its frozen baseline) has < 12 points.
+- `is_trial_limits` follows docs/spc.md literally: the segment (not its frozen baseline) has < 12 points.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pipelines.spc_rules import (
 )
 
 RANGE_LIMIT_FACTOR = 3.267
-FIRM_LIMITS_MIN_POINTS = 12  # DOMAIN: a segment with fewer than 12 points has trial limits.
+FIRM_LIMITS_MIN_POINTS = 12  # docs/spc.md: a segment with fewer than 12 points has trial limits.
 
 # The columns compute_spc adds, with their types whatever the points hold: the dbt model's table must match the
 # marts' contracts even when it is empty (a deployment before its first extract) or when a column holds no
@@ -78,7 +78,7 @@ def _check_periods(period: pd.Series) -> None:
 
 
 def _segments(points: pd.DataFrame) -> np.ndarray:
-    """1-based segment ids; DOMAIN: a rebase starts a new segment at its point."""
+    """1-based segment ids; docs/spc.md: a rebase starts a new segment at its point."""
     if "rebase" not in points.columns:
         return np.ones(len(points), dtype=np.int64)
     rebase = points["rebase"]
@@ -108,7 +108,7 @@ def _segment_mean(x: np.ndarray, use: np.ndarray, segment: np.ndarray) -> np.nda
 def _limits(
     values: np.ndarray, mr: np.ndarray, segment: np.ndarray, baseline: np.ndarray, screen: bool
 ) -> Limits:
-    """Centre line and MR̄ of each segment's baseline points (DOMAIN), extended over the whole segment."""
+    """Centre line and MR̄ of each segment's baseline points (docs/spc.md), extended over the whole segment."""
     mean = _segment_mean(values, baseline, segment)
     mr_bar = _segment_mean(mr, baseline, segment)
     if screen:
@@ -136,7 +136,7 @@ def compute_spc(points: pd.DataFrame, settings: SpcSettings) -> pd.DataFrame:
     """One output row per point (same order, input columns kept) with limits, rule flags and icons."""
     values, segment = _validated(points)
     position = _point_in_segment(segment)
-    # DOMAIN: with a baseline length N, limits come from the first N points and extend forward.
+    # docs/spc.md: with a baseline length N, limits come from the first N points and extend forward.
     baseline = position <= (settings.baseline_points or len(values))
     mr = _moving_ranges(values, segment)
     lim = _limits(values, mr, segment, baseline, settings.screen_moving_ranges)

@@ -1,4 +1,4 @@
-"""The Making Data Count special-cause rules and judgements, vectorised over a whole series (DOMAIN.md
+"""The Making Data Count special-cause rules and judgements, vectorised over a whole series (docs/spc.md
 § Statistical process control, rules 1-4, point types, icons). Used by pipelines/spc.py."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _is_count(value: object, minimum: int) -> bool:
 
 @dataclass(frozen=True)
 class SpcSettings:
-    """Per-metric SPC options; DOMAIN makes direction, run lengths, baseline and screening per metric."""
+    """Per-metric SPC options; docs/spc.md makes direction, run lengths, baseline and screening per metric."""
 
     direction: Direction
     baseline_points: int | None = None
@@ -79,13 +79,13 @@ def run_lengths(keys: np.ndarray) -> np.ndarray:
 
 
 def shift_points(side: np.ndarray, segment: np.ndarray, run: int) -> np.ndarray:
-    """DOMAIN rule 2: `run`+ consecutive points strictly one side of the mean; on-the-mean breaks it."""
+    """docs/spc.md rule 2: `run`+ consecutive points strictly one side of the mean; on-the-mean breaks it."""
     keys = segment * 3 + side + 1  # a run never spans a rebase
     return (side != 0) & (run_lengths(keys) >= run)
 
 
 def trend_points(values: np.ndarray, segment: np.ndarray, run: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """DOMAIN rule 3: `run` points = run − 1 strict steps one way; a tie breaks it. Returns (rising,
+    """docs/spc.md rule 3: `run` points = run − 1 strict steps one way; a tie breaks it. Returns (rising,
     falling, arriving): a peak ends a rising trend (arriving +1) and may start a falling one."""
     step = np.r_[0, compare(values[1:], values[:-1])]
     step[segment_starts(segment)] = 0  # no step across a rebase
@@ -95,7 +95,7 @@ def trend_points(values: np.ndarray, segment: np.ndarray, run: int) -> tuple[np.
 
 
 def two_of_three_points(side: np.ndarray, beyond: np.ndarray, segment: np.ndarray) -> np.ndarray:
-    """DOMAIN rule 4 for one side: windows of 3 points all on `side`'s side of the mean (within a
+    """docs/spc.md rule 4 for one side: windows of 3 points all on `side`'s side of the mean (within a
     segment) holding 2+ points beyond that side's 2σ line flag their points beyond 2σ."""
     n = len(side)
     if n < 3:
@@ -128,7 +128,7 @@ def rule_signals(values: np.ndarray, segment: np.ndarray, lim: Limits, settings:
 
 
 def classify(signals: dict, direction: str) -> tuple[np.ndarray, np.ndarray]:
-    """point_type and variation_icon. DOMAIN: improvement wins when rules disagree."""
+    """point_type and variation_icon. docs/spc.md: improvement wins when rules disagree."""
     high = np.logical_or.reduce([signals[rule][0] for rule in RULES])
     low = np.logical_or.reduce([signals[rule][1] for rule in RULES])
     if direction == "neutral":
@@ -146,7 +146,7 @@ def classify(signals: dict, direction: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def assurance(target: np.ndarray, lim: Limits, direction: str) -> np.ndarray:
-    """DOMAIN assurance: increase passes when target ≤ LPL, fails when target ≥ UPL; decrease mirrored."""
+    """docs/spc.md, assurance: increase passes when target ≤ LPL, fails when target ≥ UPL; decrease mirrored."""
     icon = np.full(len(target), None, dtype=object)
     if direction == "neutral":
         return icon

@@ -68,7 +68,7 @@ def _format_period(value: Any) -> str:
 def _rebase_suggestion(
     segment: pd.DataFrame, settings: SpcSettings, intervention_period: Any
 ) -> tuple[bool, str | None]:
-    """DOMAIN: the pipeline may suggest (never apply) a rebase after a sustained shift, e.g. one that
+    """docs/spc.md: the pipeline may suggest (never apply) a rebase after a sustained shift, e.g. one that
     began in or after the period holding a project's intervention date (a month's point cannot tell the
     days before the intervention from those after)."""
     side = compare(segment["value"].to_numpy(dtype=float), segment["mean"].to_numpy(dtype=float))
@@ -94,7 +94,7 @@ def _optional(value: Any) -> Any:
 def summarise_series(
     spc: pd.DataFrame, settings: SpcSettings, intervention_period: Any = None
 ) -> SeriesSummary:
-    """Icons from the last point (DOMAIN: the variation icon is the last point's), limits from its segment."""
+    """Icons from the last point (docs/spc.md: the variation icon is the last point's), limits from its segment."""
     if spc.empty:
         raise ValueError("cannot summarise an empty series")
     last = spc.iloc[-1]

@@ -92,7 +92,7 @@ def nhs_integer_expression(column: Column) -> str:
 
 
 def nhs_valid_expression(column: Column) -> str:
-    """Mod-11 check (DOMAIN.md): weight the first nine digits 10..2; check = 11 - sum % 11, 11 → 0 and 10
+    """Mod-11 check (docs/identifiers.md): weight the first nine digits 10..2; check = 11 - sum % 11, 11 → 0 and 10
     invalid — i.e. (11 - sum % 11) % 11 must equal the tenth digit (10 never can). Digits come from the
     integer by division (half the cost of slicing the text on a million rows); `//` binds looser than `*`
     in DuckDB, hence the parentheses."""
@@ -226,8 +226,8 @@ def column_problems(column: Column, received: dt.date) -> list[tuple[str, str]]:
                        sentence))
     if column.type == "string" and not (is_enumerated(column) or column.identifier or column.free_text):
         # Text would take an Excel error as a value (typed and enumerated columns already refuse it). Not an
-        # identifier: its row is kept, flagged invalid (DOMAIN.md: dropping it would undercount); nor free text,
-        # which no metric reads. Only a value starting with # is looked up in the list.
+        # identifier: its row is kept, flagged invalid (docs/identifiers.md: dropping it would undercount); nor
+        # free text, which no metric reads. Only a value starting with # is looked up in the list.
         checks.append((excel_error(raw), f"'Excel error ' || {raw} || ' in column ' || {header}"))
     if column.required:
         # A typed value that parsed is not blank: trim() only runs on the few that did not.

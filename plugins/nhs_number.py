@@ -1,4 +1,4 @@
-"""NHS number rules (DOMAIN.md): 10 digits, mod-11 check digit; 999 000 0000 – 999 999 9999 are
+"""NHS number rules (docs/identifiers.md): 10 digits, mod-11 check digit; 999 000 0000 – 999 999 9999 are
 never issued, so synthetic data draws from that range."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 {{ config(severity='warn', meta={'dagster': {'ref': {'name': 'spc_rebase_events'}}}) }}
--- A rebase is an approved event with a metric, a series, a date, a reason and who approved it (DOMAIN.md): a
+-- A rebase is an approved event with a metric, a series, a date, a reason and who approved it (docs/spc.md, rebasing): a
 -- row of spc_rebase_events lacking any of them is not applied (int_metric_points_prepared). A warning naming the
 -- row, not an error: a half-typed row in the KPO's seed would otherwise stop every source's publication.
 select

@@ -13,7 +13,7 @@ RAU_PROJECT = "rau_time_in_department"
 
 def scope_metrics(prefix: str, scope: str, who: str, project_id: str | None,
                   median_target: float | None) -> tuple[Metric, ...]:
-    """The five measures of DOMAIN.md for one scope (the whole department, or the RAU alone)."""
+    """The five measures of docs/definitions.md for one scope (the whole department, or the RAU alone)."""
     common = {"commitment_ids": ("urgent_care",), "project_id": project_id}
     return (
         Metric(f"{prefix}_median_minutes", f"{scope}: median time in department",

@@ -18,7 +18,7 @@ from plugins.nhs_number import WEIGHTS
 
 RAU = UNITS.index("RAU")
 MINUTES_PER_DAY = 1440
-LONGEST_STAY = 7 * MINUTES_PER_DAY - 1   # a longer stay is a data error (DOMAIN.md), never generated
+LONGEST_STAY = 7 * MINUTES_PER_DAY - 1   # a longer stay is a data error (docs/definitions.md), never generated
 # Arrivals by hour of day, midnight first: a morning climb, a plateau to early evening, a night trough.
 HOURLY = np.array([2.2, 1.8, 1.5, 1.3, 1.1, 1.1, 1.4, 2.2, 3.6, 5.3, 6.2, 6.4,
                    6.2, 5.9, 5.7, 5.6, 5.6, 5.6, 5.5, 5.3, 4.9, 4.3, 3.6, 2.9])

@@ -52,7 +52,7 @@ ATTENDANCES = Table(
                header="Discharge Destination", allowed=DISCHARGE_DESTINATIONS),
         Column("age_band", "string", "Age at arrival, banded.", header="Age Band", allowed=AGE_BANDS),
     ),
-    # DOMAIN.md: a departure before arrival, or a stay over 7 days, is a data error, not a long wait.
+    # docs/definitions.md: a departure before arrival, or a stay over 7 days, is a data error, not a long wait.
     rules=(
         RowRule("departure before arrival", "departed_at < arrived_at", ("arrived_at", "departed_at")),
         RowRule("stay over 7 days (a data error, not a long wait)", f"departed_at > arrived_at + {MAX_STAY}",

@@ -2,7 +2,7 @@
 from October 2020 to March 2024, across a dozen specialties, with the two seed projects' stories.
 
 - Bronchoscopy (CAR): ~19 % of the list cancelled for avoidable reasons until the intervention; in the
-  project's baseline year exactly 119 avoidable cancellations out of 626 scheduled procedures (DOMAIN.md:
+  project's baseline year exactly 119 avoidable cancellations out of 626 scheduled procedures (docs/definitions.md:
   119, 19 %); none after the intervention (27 March 2023), so 0 % from April 2023.
 - Paediatric cardiac surgery (CHI): ~15 % avoidable before the RPIW (3 October 2022), ~5 % after.
 
@@ -31,7 +31,7 @@ from plugins.theatre_cancellations.lists import SPECIALTIES, Specialty
 from plugins.theatre_cancellations.schema import BOOKINGS, reason_codes
 
 BRONCHOSCOPY, PAEDIATRIC_CARDIAC = "bronchoscopy_cancellations", "paediatric_cardiac_cancellations"
-BASELINE_AVOIDABLE = 119  # DOMAIN.md: the bronchoscopy project's baseline count (19 % of the list)
+BASELINE_AVOIDABLE = 119  # docs/definitions.md: the bronchoscopy project's baseline count (19 % of the list)
 FIRST_DAY, EXTRACT_DATE = dt.date(2020, 10, 1), dt.date(2024, 3, 31)
 HOLIDAYS = {(12, 25), (12, 26), (1, 1)}
 

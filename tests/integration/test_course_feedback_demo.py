@@ -1,5 +1,6 @@
-"""course_feedback end to end: the demo publishes the training programme's seed figures (DOMAIN.md),
-with rates recomputed from the summed monthly numerators and denominators, and no free text."""
+"""course_feedback end to end: the demo publishes the training programme's seed figures
+(plugins/course_feedback/README.md), with rates recomputed from the summed monthly numerators and denominators,
+and no free text."""
 
 from pathlib import Path
 

@@ -1,5 +1,5 @@
 """Recruitment experience end to end: < 20 % positive before the recruitment project's go-live, then
-applicants 100 % and hiring managers 67 % (DOMAIN.md), recomputed from the published parts."""
+applicants 100 % and hiring managers 67 % (plugins/hr_recruitment/README.md), recomputed from the published parts."""
 
 import duckdb
 import pytest

@@ -87,7 +87,7 @@ def test_projects_show_special_cause_improvement_after_their_intervention(demo_h
     after = [p for p in points if p["period_month"] > project["intervention_date"]]
     assert after, "no points after the intervention"
     improving = [p for p in after if p["point_type"] == "improvement"]
-    # DOMAIN: a decrease metric improves below the mean (shift) or below the LPL (astronomical).
+    # docs/spc.md: a decrease metric improves below the mean (shift) or below the LPL (astronomical).
     assert all(p["value"] < p["mean"] for p in improving)
     assert len(improving) >= 6 and any(p["rule_shift"] or p["rule_astronomical"] for p in improving)
     [summary] = published(demo_home, "select * from mart_metric_summary where metric_id = ? and series_key = ?",
@@ -110,7 +110,7 @@ def test_remeasures_cover_30_60_90_days_and_recorded_dates(demo_home):
 
 
 def rule_rounded(count: float | None, trust_wide: bool) -> float | None:
-    """DOMAIN.md: "sub-trust counts of 1-7 are suppressed, other counts rounded to the nearest 5 (half up, not
+    """docs/disclosure.md: "sub-trust counts of 1-7 are suppressed, other counts rounded to the nearest 5 (half up, not
     Python's banker's rounding)"."""
     if count is None:
         return None

@@ -1,4 +1,4 @@
-"""theatre_cancellations end to end: the published figures tell the seed projects' stories (DOMAIN.md and the
+"""theatre_cancellations end to end: the published figures tell the seed projects' stories (docs/definitions.md and the
 projects seed: bronchoscopy 119 avoidable cancellations ≈ 19 % in its baseline year, 0 % from April 2023;
 paediatric cardiac surgery ~15 % falling to ~5 % after its RPIW); no raw NHS number is stored anywhere; a
 re-export of the same bookings changes no published number."""

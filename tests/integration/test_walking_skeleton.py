@@ -39,7 +39,7 @@ def test_demo_publishes_lead_time_readable_by_duckdb_1_4(demo_home, duckdb14_pyt
     assert version == "1.4.4"
     (before, baseline, months_before), (after, sustained, months_after) = rows
     assert before and not after and months_before >= 12 and months_after >= 12
-    # The project's own figures (DOMAIN.md): 98 days at baseline, 42 sustained.
+    # The project's own figures (docs/definitions.md, recruitment): 98 days at baseline, 42 sustained.
     assert abs(baseline - 98) <= 5 and abs(sustained - 42) <= 5
 
 

@@ -1,5 +1,5 @@
 """ED attendances: landing an ECDS extract (typing, pseudonymisation, quarantine of the data errors
-DOMAIN.md names, rejection of malformed files) and the synthetic generator's story."""
+docs/definitions.md names, rejection of malformed files) and the synthetic generator's story."""
 
 import csv
 import datetime as dt

@@ -1,4 +1,4 @@
-"""NHS numbers (DOMAIN.md: mod-11, 999 range never issued) and HMAC pseudonyms computed in SQL."""
+"""NHS numbers (docs/identifiers.md: mod-11, 999 range never issued) and HMAC pseudonyms computed in SQL."""
 
 import hashlib
 import hmac

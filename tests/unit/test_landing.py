@@ -515,7 +515,7 @@ def test_an_excel_error_is_quarantined_naming_it_never_landed_as_blank_or_text(s
     sheet = book.add_worksheet()
     sheet.write_row(0, 0, ["Note", "Ward", "Score", "Written", "NHS Number", "Comment"])
     sheet.write_column(1, 3, ["2024-01-05"] * 5)
-    # a failed look-up of the NHS number keeps its row, flagged invalid (DOMAIN.md: dropping it would
+    # a failed look-up of the NHS number keeps its row, flagged invalid (docs/identifiers.md: dropping it would
     # undercount); a free-text comment no metric reads keeps its row too
     sheet.write_formula(2, 4, "=NA()", None, "#N/A")
     sheet.write_string(2, 5, "#VALUE!")

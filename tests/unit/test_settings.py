@@ -44,7 +44,7 @@ def test_the_unbuilt_postgres_target_is_refused_with_its_reason(monkeypatch):
     monkeypatch.setenv("KPO_TARGET", "postgres")
     with pytest.raises(SettingsError) as refused:
         load_settings()
-    assert str(refused.value).startswith("KPO_TARGET=postgres: the PostgreSQL scale-out route (DESIGN.md) is not built")
+    assert str(refused.value).startswith("KPO_TARGET=postgres: the PostgreSQL scale-out route is not built")
     assert "Python models" in str(refused.value)
     monkeypatch.setenv("KPO_TARGET", "duckdb")
     assert load_settings().target == "duckdb"

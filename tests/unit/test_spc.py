@@ -1,4 +1,4 @@
-"""SPC rules (DOMAIN.md § "Statistical process control"), checked against hand-made series.
+"""SPC rules (docs/spc.md), checked against hand-made series.
 
 Every expected flag, point type and limit below was worked out by hand from the rules; the
 comments show the arithmetic. Position numbers are 1-based, as an analyst counts points on a chart.
@@ -230,7 +230,7 @@ CASES = [
     ),
     pytest.param(
         # Frozen mean 100, MR̄ 20 (2σ 135.47): 130 … 118 are 7 points above the mean (shift, high)
-        # falling 6 steps (trend, low). DOMAIN: improvement wins — for both directions.
+        # falling 6 steps (trend, low). docs/spc.md: improvement wins — for both directions.
         Case(
             values=[110, 90, 110, 90, 130, 128, 126, 124, 122, 120, 118],
             settings=SpcSettings("increase", baseline_points=4),
@@ -689,7 +689,7 @@ def test_compute_spc_groups_names_the_bad_series() -> None:
 
 
 def _reference(values: list[int], segments: list[int], settings: SpcSettings) -> dict[str, list[bool]]:
-    """DOMAIN rules transcribed literally (Fractions, loops over every run and window)."""
+    """docs/spc.md rules transcribed literally (Fractions, loops over every run and window)."""
     keys = (*RULES, "arriving")  # arriving: the point ends (is not the first of) a trend window
     flags = {f"{key}_{side}": [False] * len(values) for key in keys for side in ("high", "low")}
     for seg in sorted(set(segments)):

@@ -1,6 +1,6 @@
 """theatre_cancellations: landing of hand-written theatre extracts (typing, quarantine with file, line and
 reason, rejected files, pseudonymised NHS numbers) and the synthetic generator's story, checked by the
-DOMAIN.md rules against the reason seed read independently here."""
+docs/definitions.md rules against the reason seed read independently here."""
 
 import csv
 import datetime as dt
@@ -212,7 +212,7 @@ def test_the_bronchoscopy_story_holds_by_the_kpo_rule(tmp_path):
     broncho = projects["bronchoscopy_cancellations"]
     rows = read_rows(generated(tmp_path))
     avoidable, scheduled = avoidable_rate(rows, "Bronchoscopy", broncho.baseline_start, broncho.baseline_end)
-    assert avoidable == 119  # DOMAIN.md: the project's baseline, 19 % of the list
+    assert avoidable == 119  # plugins/theatre_cancellations/README.md: the project's baseline, 19 % of the list
     assert round(100 * avoidable / scheduled) == 19
     assert avoidable_rate(rows, "Bronchoscopy", dt.date(2023, 4, 1), dt.date(2024, 3, 31))[0] == 0
     before, listed = avoidable_rate(rows, "Bronchoscopy", dt.date(2020, 1, 1), broncho.baseline_start)

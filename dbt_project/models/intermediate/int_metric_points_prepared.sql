@@ -7,7 +7,7 @@ monthly as (
 ),
 
 rebases as (
-    -- a rebase is an approved event (DOMAIN.md): a row without its date, reason or approver is none, and is named in
+    -- a rebase is an approved event (docs/spc.md, rebasing): a row without its date, reason or approver is none, and is named in
     -- a warning (every_rebase_row_is_complete) instead of stopping every source's publication
     select * from {{ ref('spc_rebase_events') }}
     where

@@ -1,5 +1,5 @@
 -- One row per ED attendance with its time in department and the national thresholds it meets
--- (DOMAIN.md): within 4 hours is 240 minutes or less; over 12 hours is more than 720 minutes from
+-- (docs/definitions.md): within 4 hours is 240 minutes or less; over 12 hours is more than 720 minutes from
 -- arrival; a 12-hour decision-to-admit wait leaves more than 720 minutes after the decision.
 -- Minutes come from seconds, so 240 minutes and 30 seconds is not within 4 hours.
 -- Incremental: a nightly run reads only the attendances landed since the last build and replaces them
