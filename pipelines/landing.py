@@ -26,6 +26,7 @@ import duckdb
 from pipelines import faults
 from pipelines.files import replace_text
 from pipelines.reference import Reference, load_reference
+from pipelines.repeats import collapse_repeats
 from pipelines.row_checks import (
     LoadError,
     atomic_target,
@@ -274,6 +275,7 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         relation.create_view("raw_extract")
         mapping, warnings = check_headers(table, relation, path)
         build_checked(con, table, mapping, path, numbered="_line" in relation.columns, received=received)
+        warnings += collapse_repeats(con, table, path, [header for header in mapping.values() if header])
         lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(), "loaded_at": loaded_at}
         # before anything is written; named as dropped (a backfill reads the archived copy, named hash__name)
         if problem := too_many_quarantined(con, plugin.name, table, path.with_name(source_name)):

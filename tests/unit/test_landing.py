@@ -158,7 +158,6 @@ def test_two_rejected_files_of_one_name_on_one_load_date_both_survive_with_their
 REPEATED = ",".join(HEADERS + ["Band"]).encode()
 REPEATED_IN_ANOTHER_CASE = ",".join(HEADERS + ["band "]).encode()  # landing matches names trimmed, in any case
 LINE_COLUMN = ",".join(HEADERS + ["_line"]).encode()
-RAGGED = (",".join(HEADERS) + "\n" + ",".join(["x"] * (len(HEADERS) + 1)) + "\n").encode()
 ROW = ",".join(["x"] * len(HEADERS)).encode()
 LATIN_1_ON_LINE_4 = ",".join(HEADERS).encode() + b"\n" + ROW + b"\n" + ROW + b"\nCaf\xc9" + ROW[1:] + b"\n"
 UNCLOSED_QUOTE = ",".join(HEADERS).encode() + b"\n" + ROW + b'\n"x' + ROW[1:] + b"\n" + ROW + b"\n"
@@ -173,7 +172,6 @@ UNCLOSED_QUOTE = ",".join(HEADERS).encode() + b"\n" + ROW + b'\n"x' + ROW[1:] + 
     (REPEATED, "column header(s) repeated: Band"),
     (REPEATED_IN_ANOTHER_CASE, "column header(s) repeated: Band, band"),
     (LINE_COLUMN, "a column is named '_line'"),
-    (RAGGED, "CSV Error on Line: 2; Expected Number of Columns: 16 Found: 17"),
     (LATIN_1_ON_LINE_4, "CSV Error on Line: 4; the line is not UTF-8 (export the file as UTF-8"),
     (UNCLOSED_QUOTE, "CSV Error on Line: 3; a quoted value is never closed"),
     (";".join(HEADERS).encode() + b"\n", "the header is separated by semicolons: export it separated by commas"),
