@@ -27,6 +27,7 @@ from pipelines import faults
 from pipelines.date_order import order_problem
 from pipelines.files import replace_text
 from pipelines.reference import Reference, load_reference
+from pipelines.repeats import collapse_repeats
 from pipelines.row_checks import (
     LoadError,
     atomic_target,
@@ -282,6 +283,7 @@ def land_file(settings: Settings, plugin: Plugin, table: Table, path: Path, load
         relation.create_view("raw_extract")
         mapping, warnings = check_headers(table, relation, path)
         build_checked(con, table, mapping, path, numbered="_line" in relation.columns, received=received)
+        warnings += collapse_repeats(con, table, path, [header for header in mapping.values() if header])
         lineage = {"file": source_name, "sha": sha, "load_date": load_date.isoformat(), "loaded_at": loaded_at}
         # before anything is written; named as dropped (a backfill reads the archived copy, named hash__name)
         named = path.with_name(source_name)
@@ -383,8 +385,14 @@ def with_reference_values(table: Table, reference: Reference) -> Table:
     return dataclasses.replace(table, columns=columns)
 
 
+def content_name(sha: str, name: str) -> str:
+    """The name an extract is kept under in archive/ and quarantine/: its content hash, then its name as dropped.
+    Two extracts dropped under one name on one load date keep both, and the same bytes keep one copy."""
+    return f"{sha[:12]}__{name}"
+
+
 def archive_file(settings: Settings, plugin: Plugin, path: Path, sha: str, load_date: dt.date) -> Path:
-    target = settings.archive / plugin.name / f"load_date={load_date.isoformat()}" / f"{sha[:12]}__{path.name}"
+    target = settings.archive / plugin.name / f"load_date={load_date.isoformat()}" / content_name(sha, path.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         path.unlink()
@@ -393,12 +401,29 @@ def archive_file(settings: Settings, plugin: Plugin, path: Path, sha: str, load_
     return target
 
 
-def reject_file(settings: Settings, plugin: Plugin, path: Path, problem: str, load_date: dt.date) -> Path:
-    """Move an unusable extract out of the inbox with its reason, so one bad file fails one run."""
-    target = settings.quarantine / plugin.name / "rejected" / f"load_date={load_date.isoformat()}" / path.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(path, target)
-    target.with_name(target.name + ".reason.txt").write_text(problem + "\n")
+def reject_file(settings: Settings, plugin: Plugin, path: Path, problem: str, load_date: dt.date,
+                sha: str | None = None) -> Path:
+    """Move an unusable extract out of the inbox with its reason, so one bad file fails one run. Kept under
+    `rejected/load_date=D/<hash>__<name>` with `<hash>__<name>.reason.txt` beside it: rejected extracts are never
+    archived, so a second rejected file of the same name that day must not replace the first. The same bytes
+    rejected again (dropped twice) are kept once, and their reason file gains the new reason only if it differs
+    (a plugin changed since), so retries never pile up copies or repeated lines."""
+    sha = sha or content_sha256(path)
+    folder = settings.quarantine / plugin.name / "rejected" / f"load_date={load_date.isoformat()}"
+    target = folder / content_name(sha, path.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        path.unlink()
+    else:
+        shutil.move(path, target)
+    reason = target.with_name(target.name + ".reason.txt")
+    try:
+        known = "\n" + reason.read_text()
+    except FileNotFoundError:
+        known = ""
+    if f"\n{problem}\n" not in known:
+        with reason.open("a") as handle:
+            handle.write(problem + "\n")
     return target
 
 
@@ -428,7 +453,7 @@ def land_inbox(settings: Settings, plugin: Plugin, table: Table, load_date: dt.d
             loads.append(FileLoad(**base, content_sha256=sha, status="waiting",
                                   problem=f"{exc}: left in the inbox for a later run"))
         except LoadError as exc:
-            reject_file(settings, plugin, path, str(exc), load_date)
+            reject_file(settings, plugin, path, str(exc), load_date, sha)
             loads.append(FileLoad(**base, content_sha256=sha, status="rejected", problem=str(exc)))
     return loads
 

@@ -29,19 +29,20 @@ from pipelines.landing import (
     with_reference_values,
 )
 from pipelines.reference import Reference, load_reference
-from pipelines.row_checks import build_checked, match_headers, too_many_quarantined
+from pipelines.repeats import collapse_repeats
+from pipelines.row_checks import LoadError, build_checked, match_headers, too_many_quarantined
 from pipelines.settings import Settings, london_today
 from plugins.contract import Column, Plugin, SyntheticRequest, Table
 from plugins.readers import ExtractError, missing_columns_hint
 
 # Landing loads an extract with these, noting them in its load record (row_checks.check_headers).
-WARNING_KINDS = frozenset({"extra column", "absent optional column"})
+WARNING_KINDS = frozenset({"extra column", "absent optional column", "repeated record"})
 
 
 @dataclass(frozen=True)
 class Mismatch:
     # file name | missing column | extra column | absent optional column | rejected whole | bad value
-    # | unreadable file | landing suite
+    # | unreadable file | landing suite | repeated record
     kind: str
     column: str | None
     line: int | None
@@ -344,10 +345,15 @@ def check_extract(plugin: Plugin, path: Path, table: Table | None = None) -> lis
             build_checked(con, checked, mapping, path, numbered="_line" in relation.columns, received=received)
             rows = con.execute("select _line, _problem_columns, _problems from checked "
                                "where _problems is not null order by _line").fetchall()
+            try:  # as landing does: a record written twice is kept once, two versions of one refuse the extract
+                repeats = collapse_repeats(con, checked, path, [header for header in mapping.values() if header])
+            except LoadError as exc:
+                return [*mismatches, Mismatch("rejected whole", None, None, str(exc))]
             rejected = order_problem(con, checked, path, received) or too_many_quarantined(con, plugin.name, checked,
                                                                                            path)
-        except duckdb.Error as exc:
+        except (ExtractError, LoadError, duckdb.Error) as exc:  # a line no row can be made of
             return [*mismatches, Mismatch("unreadable file", None, None, error_summary(exc))]
+        mismatches += [Mismatch("repeated record", None, None, text) for text in repeats]
     if rejected:  # what landing would do with it: first, then the rows behind it
         mismatches.append(Mismatch("rejected whole", None, None, rejected))
     mismatches += [Mismatch("bad value", columns, line, reasons) for line, columns, reasons in rows]

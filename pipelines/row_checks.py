@@ -28,7 +28,7 @@ from pipelines.typing_sql import (
     typed_expression,
 )
 from plugins.contract import MIN_QUARANTINED_TO_REJECT, Column, Table
-from plugins.readers import missing_columns_hint, open_extract
+from plugins.readers import csv_rejects, missing_columns_hint, open_extract
 
 
 class LoadError(RuntimeError):
@@ -133,7 +133,11 @@ def build_checked(con: duckdb.DuckDBPyConnection, table: Table, mapping: dict, p
     con.execute(f"create or replace temp view checked as select *{' exclude (_line)' if numbered else ''}, "
                 f"{line_of} from checked_rows")
     if not numbered:
-        renumber_lines(con, path, [header for header in mapping.values() if header])
+        headers = [header for header in mapping.values() if header]
+        if set_aside := csv_rejects(con, path):
+            quarantine_ragged(con, path, headers, set_aside)
+        else:
+            renumber_lines(con, path, headers)
 
 
 def data_lines(path: Path) -> int:
@@ -158,22 +162,54 @@ def csv_delimiter(path: Path, headers: list[str]) -> str | None:
     return max(fitting, key=lambda mark: len(splits[mark]), default=None)
 
 
-def record_lines(path: Path, delimiter: str) -> list[int]:
-    """The line each record of a CSV starts on, as DuckDB reads the records (blank lines skipped, a quoted
-    value may hold line breaks). Python's csv module tracks lines where DuckDB does not; this pass over the
-    file runs only when records and lines differ."""
+def record_shapes(path: Path, delimiter: str) -> tuple[int, list[tuple[int, int]]]:
+    """The header's number of fields, and the line each record of a CSV starts on with its number of fields, as
+    DuckDB reads the records (blank lines skipped, a quoted value may hold line breaks). Python's csv module
+    tracks lines where DuckDB does not; this pass over the file runs only when records and lines differ, or
+    when the reader set aside records with another number of fields than the header."""
     import csv
 
-    starts = []
+    shapes = []
     with open_extract(path, text=True) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        next(reader, None)  # the header
+        width = len(next(reader, []))  # the header
         previous = reader.line_num
         for row in reader:
             if row:
-                starts.append(previous + 1)
+                shapes.append((previous + 1, len(row)))
             previous = reader.line_num
-    return starts
+    return width, shapes
+
+
+def record_lines(path: Path, delimiter: str) -> list[int]:
+    """The line each record of a CSV starts on (see record_shapes)."""
+    return [line for line, _ in record_shapes(path, delimiter)[1]]
+
+
+def quarantine_ragged(con: duckdb.DuckDBPyConnection, path: Path, headers: list[str], set_aside: int) -> None:
+    """Quarantine the `set_aside` records the CSV reader skipped for having more or fewer fields than the header
+    (a row cut short, a delimiter left unquoted in a value): a row problem, judged with every other (the table's
+    quarantine share still rejects an extract with too many). They are added to `checked_rows` with their reason
+    and no values (their fields cannot be told apart), and every record keeps the line it starts on: the skipped
+    records take no rowid, so rowid + 2 would number every later record too low. Lines are told by the csv
+    module, which splits the records as DuckDB does; should the two disagree, the file is refused, as no line
+    number could be trusted."""
+    import pyarrow as pa
+
+    records = con.execute("select count(*) from checked_rows").fetchall()[0][0]
+    delimiter = csv_delimiter(path, headers)
+    width, shapes = record_shapes(path, delimiter) if delimiter else (0, [])
+    good = [line for line, fields in shapes if fields == width]
+    ragged = [(line, fields) for line, fields in shapes if fields != width]
+    if not delimiter or len(good) != records or len(ragged) != set_aside:
+        raise LoadError(f"{path.name}: {set_aside:,} record(s) have more or fewer fields than the header, and their "
+                        "lines cannot be told (a quoted value the csv module splits otherwise than DuckDB): "
+                        "correct the export and land it again")
+    con.register("ragged_records", pa.table({
+        "_problems": [f"line {line} has {fields} field(s), the header has {width}" for line, fields in ragged],
+        "_problem_columns": ["(the whole line)"] * len(ragged)}))
+    con.execute("insert into checked_rows (_problems, _problem_columns) select * from ragged_records")
+    number_records(con, good + [line for line, _ in ragged])
 
 
 def renumber_lines(con: duckdb.DuckDBPyConnection, path: Path, headers: list[str]) -> None:
@@ -182,12 +218,17 @@ def renumber_lines(con: duckdb.DuckDBPyConnection, path: Path, headers: list[str
     records = con.execute("select count(*) from checked_rows").fetchall()[0][0]
     if records == data_lines(path) or (delimiter := csv_delimiter(path, headers)) is None:
         return
-    import pyarrow as pa
-
     starts = record_lines(path, delimiter)
     if len(starts) != records:  # the csv module read the file otherwise than DuckDB: keep DuckDB's numbering
         return
-    con.register("record_starts", pa.table({"_line": pa.array(starts, pa.int64())}))
+    number_records(con, starts)
+
+
+def number_records(con: duckdb.DuckDBPyConnection, lines: list[int]) -> None:
+    """View `checked_rows` as `checked`, each record numbered by `lines` in table order."""
+    import pyarrow as pa
+
+    con.register("record_starts", pa.table({"_line": pa.array(lines, pa.int64())}))
     con.execute("create or replace temp view checked as select checked_rows.*, record_starts._line "
                 "from checked_rows positional join record_starts")
 

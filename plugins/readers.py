@@ -138,6 +138,28 @@ def _check_names(path: Path, headers: list[str]) -> None:
                            "rename it in the export")
 
 
+CSV_REJECTS = "kpo_csv_rejects"  # the temp table where csv_reader's reads set aside the lines they cannot read
+# DuckDB's error types for a line with another number of fields than the header: a row problem, not a file problem
+FIELD_COUNT_ERRORS = ("MISSING COLUMNS", "TOO MANY COLUMNS")
+
+
+def csv_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """How many records of `path` a csv_reader read on `con` set aside for having another number of fields than
+    the header (0 when no csv_reader read it). Any other line it could not read (an unclosed quote, bytes that
+    are not UTF-8) makes the whole file unusable, as a strict read would: ExtractError naming its line (DuckDB's
+    record number, as its own errors give it) and DuckDB's reason, never the line itself."""
+    if not con.execute("select count(*) from duckdb_tables() where table_name = ?", [CSV_REJECTS]).fetchall()[0][0]:
+        return 0
+    kinds = ", ".join(_sql_string(kind) for kind in FIELD_COUNT_ERRORS)
+    unreadable = con.execute(f"select line, error_message from {CSV_REJECTS} where error_type not in ({kinds}) "
+                             "order by line limit 1").fetchall()
+    if unreadable:
+        line, reason = unreadable[0]
+        raise ExtractError(f"{path.name}: not a readable CSV extract: CSV Error on Line: {line}\n{reason}")
+    # a scan reports a too-long line once per field beyond the header's, and a relation scanned twice twice
+    return con.execute(f"select count(distinct line) from {CSV_REJECTS}").fetchall()[0][0]
+
+
 def csv_reader(delimiter: str = ",") -> Reader:
     """A streaming DuckDB CSV reader: UTF-8 (a byte-order mark is fine), header row, every value text."""
 
@@ -149,13 +171,16 @@ def csv_reader(delimiter: str = ",") -> Reader:
         # The dialect is declared (RFC 4180, every column text) rather than sniffed: DuckDB's sniffer
         # samples the file each time the relation is bound, ~0.3 s per file whatever its size. Not hive
         # partitioned: a backfill reads archived extracts from `load_date=D/`, which DuckDB would add as a column.
+        # A line DuckDB cannot read is set aside in CSV_REJECTS instead of failing the read: a short or long row
+        # is a row problem (the core quarantines it, see csv_rejects), any other a reason to refuse the file.
         columns = "{" + ", ".join(f"{_sql_string(h)}: 'VARCHAR'" for h in headers) + "}"
         compression = "gzip" if is_gzip(path) else "none"  # by content: a compressed file may be named .csv
         try:
             return con.sql(
                 f"select * from read_csv({_sql_string(str(path))}, columns = {columns}, header = true, "
                 f"delim = {_sql_string(delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
-                f"auto_detect = false, hive_partitioning = false, compression = '{compression}')")
+                f"auto_detect = false, hive_partitioning = false, compression = '{compression}', "
+                f"store_rejects = true, rejects_table = '{CSV_REJECTS}', rejects_scan = '{CSV_REJECTS}_scans')")
         except duckdb.Error as exc:
             raise ExtractError(f"{path.name}: not a readable CSV extract: {str(exc).splitlines()[0]}") from exc
 

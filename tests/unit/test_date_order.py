@@ -63,7 +63,7 @@ def assert_rejected_whole(settings: Settings, plugin: Plugin, table: Table, name
     """Nothing landed, the extract kept under quarantine/<source>/rejected/ with its reason."""
     assert load.status == "rejected", load
     assert not list((settings.landing / plugin.name / table.name).glob("load_date=*/*.parquet"))
-    kept = list((settings.quarantine / plugin.name / "rejected").rglob(name))
+    kept = list((settings.quarantine / plugin.name / "rejected").rglob(f"*__{name}"))  # kept under its content hash
     assert kept and not (settings.inbox / plugin.name / name).exists()
 
 

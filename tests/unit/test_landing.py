@@ -120,16 +120,44 @@ def test_a_wrong_header_rejects_the_file_naming_it_and_the_column(settings):
     assert load.status == "rejected"
     assert load.problem.startswith("trac_vacancies.csv: wrong header for vacancies: missing column(s) "
                                    "'Unconditional Offer'")
-    rejected = settings.quarantine / "hr_recruitment" / "rejected" / f"load_date={LOAD_DATE}" / "trac_vacancies.csv"
+    rejected = (settings.quarantine / "hr_recruitment" / "rejected" / f"load_date={LOAD_DATE}"
+                / f"{load.content_sha256[:12]}__trac_vacancies.csv")
     assert rejected.exists() and "Unconditional Offer" in rejected.with_name(rejected.name + ".reason.txt").read_text()
     assert not any((settings.inbox / "hr_recruitment").iterdir())
     assert landed(settings) == []
 
 
+def test_two_rejected_files_of_one_name_on_one_load_date_both_survive_with_their_reasons(settings):
+    """Rejected extracts are never archived: a second rejected file of the same name that day must not replace the
+    first (or its reason). Each is kept under its content hash; the same bytes rejected again are kept once."""
+    inbox, vacancies = settings.inbox / "hr_recruitment", HR.table("vacancies")
+    without = [h for h in HEADERS if h != "Unconditional Offer"]
+    write_extract(inbox, "trac_vacancies.csv", [vacancy("0000001")], headers=without)
+    [first] = land_inbox(settings, HR, vacancies, LOAD_DATE)
+    write_extract(inbox, "trac_vacancies.csv", [vacancy("0000002")], headers=[h for h in HEADERS if h != "Band"])
+    [second] = land_inbox(settings, HR, vacancies, LOAD_DATE)
+    assert (first.status, second.status) == ("rejected", "rejected")
+    assert first.content_sha256 != second.content_sha256
+    # messages name the extract as it was dropped, not as it is kept
+    assert first.problem.startswith("trac_vacancies.csv: ") and second.problem.startswith("trac_vacancies.csv: ")
+    folder = settings.quarantine / "hr_recruitment" / "rejected" / f"load_date={LOAD_DATE}"
+    kept = {load.content_sha256: folder / f"{load.content_sha256[:12]}__trac_vacancies.csv" for load in (first, second)}
+    for sha, path in kept.items():
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
+    assert "'Unconditional Offer'" in (folder / (kept[first.content_sha256].name + ".reason.txt")).read_text()
+    assert "'Band'" in (folder / (kept[second.content_sha256].name + ".reason.txt")).read_text()
+
+    write_extract(inbox, "trac_vacancies.csv", [vacancy("0000001")], headers=without)  # the first, dropped again
+    [again] = land_inbox(settings, HR, vacancies, LOAD_DATE)
+    assert again.content_sha256 == first.content_sha256 and not any(inbox.iterdir())
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        name for path in kept.values() for name in (path.name, path.name + ".reason.txt"))
+    assert (folder / (kept[first.content_sha256].name + ".reason.txt")).read_text() == first.problem + "\n"
+
+
 REPEATED = ",".join(HEADERS + ["Band"]).encode()
 REPEATED_IN_ANOTHER_CASE = ",".join(HEADERS + ["band "]).encode()  # landing matches names trimmed, in any case
 LINE_COLUMN = ",".join(HEADERS + ["_line"]).encode()
-RAGGED = (",".join(HEADERS) + "\n" + ",".join(["x"] * (len(HEADERS) + 1)) + "\n").encode()
 ROW = ",".join(["x"] * len(HEADERS)).encode()
 LATIN_1_ON_LINE_4 = ",".join(HEADERS).encode() + b"\n" + ROW + b"\n" + ROW + b"\nCaf\xc9" + ROW[1:] + b"\n"
 UNCLOSED_QUOTE = ",".join(HEADERS).encode() + b"\n" + ROW + b'\n"x' + ROW[1:] + b"\n" + ROW + b"\n"
@@ -144,7 +172,6 @@ UNCLOSED_QUOTE = ",".join(HEADERS).encode() + b"\n" + ROW + b'\n"x' + ROW[1:] + 
     (REPEATED, "column header(s) repeated: Band"),
     (REPEATED_IN_ANOTHER_CASE, "column header(s) repeated: Band, band"),
     (LINE_COLUMN, "a column is named '_line'"),
-    (RAGGED, "CSV Error on Line: 2; Expected Number of Columns: 16 Found: 17"),
     (LATIN_1_ON_LINE_4, "CSV Error on Line: 4; the line is not UTF-8 (export the file as UTF-8"),
     (UNCLOSED_QUOTE, "CSV Error on Line: 3; a quoted value is never closed"),
     (";".join(HEADERS).encode() + b"\n", "the header is separated by semicolons: export it separated by commas"),
@@ -772,7 +799,7 @@ def test_an_extract_with_too_many_bad_rows_is_rejected_whole_naming_its_failing_
         "declaration, and land it again")
     assert landed(settings) == [] and not list((settings.quarantine / "hr_recruitment" / "vacancies").rglob("*.csv"))
     rejected = settings.quarantine / "hr_recruitment" / "rejected" / f"load_date={LOAD_DATE}"
-    assert (rejected / "trac_vacancies.csv").exists()
+    assert (rejected / f"{load.content_sha256[:12]}__trac_vacancies.csv").exists()
 
     write_extract(inbox, "trac_vacancies_correction.csv", [vacancy(f"{n:07d}", **millis) for n in range(1, 10)])
     write_extract(inbox, "trac_vacancies_week.csv", [vacancy(f"{n:07d}", **millis) for n in range(20, 30)]

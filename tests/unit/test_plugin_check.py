@@ -189,12 +189,26 @@ def test_a_row_rule_whose_sql_does_not_bind_is_named():
 
 
 def test_the_dry_run_judges_an_otherwise_matching_extract_by_its_landing_suite(tmp_path):
-    """Every row of it types, but one vacancy is in it twice: the run rejects it, so the dry run must too."""
+    """Every row of it types, but one vacancy is in it twice: judged as a run judges it. Written twice identically,
+    it is kept once (a warning); in two versions, the extract is refused; and whatever landing lets through, the
+    landing suite judges (here a table declaring no key, so landing leaves the repeat to the suite)."""
     lines = FIXTURE.read_text().splitlines()
     path = tmp_path / "trac_vacancies_dup.csv"
     path.write_text("\n".join([*lines, lines[1]]) + "\n")
-    assert plugin_check.check_extract(HR, path) == []
-    [mismatch] = plugin_check.suite_mismatches(HR, path)
+    [repeat] = plugin_check.check_extract(HR, path)
+    assert repeat.kind == "repeated record" and repeat.warning
+    assert repeat.detail.endswith(f"lines 2 and {len(lines) + 1} are the same record")
+    assert plugin_check.suite_mismatches(HR, path) == []
+
+    versions = tmp_path / "trac_vacancies_versions.csv"
+    versions.write_text("\n".join([*lines, lines[1].replace(",Porter,", ",Porter (nights),")]) + "\n")
+    [refused] = plugin_check.check_extract(HR, versions)
+    assert refused.kind == "rejected whole" and not refused.warning
+    assert f"Vacancy Reference '0000001' on lines 2 and {len(lines) + 1}" in refused.detail
+
+    table = HR.table("vacancies")
+    keyless = dataclasses.replace(HR, tables=(dataclasses.replace(table, primary_key=()),))
+    [mismatch] = plugin_check.suite_mismatches(keyless, path)
     assert mismatch.kind == "landing suite" and not mismatch.warning
     assert mismatch.detail.startswith("landing__vacancies.json: expect_column_values_to_be_unique(vacancy_id) failed: "
                                       f"2 unexpected rows, e.g. trac_vacancies_dup.csv lines 2, {len(lines) + 1}")
