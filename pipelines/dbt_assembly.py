@@ -40,7 +40,7 @@ PROJECT_COLUMNS = ("project_id", "project_name", "csu_code", "commitment_ids", "
                    "remeasure_dates", "description", "declared_by")
 REGISTRY_COLUMNS = ("metric_id", "metric_name", "description", "unit", "kind", "direction", "project_id",
                     "primary_commitment_id", "target", "baseline_points", "shift_run", "trend_run",
-                    "screen_moving_ranges", "plugin", "plugin_version")
+                    "screen_moving_ranges", "plugin", "plugin_version", "part_of_metric_id")
 
 
 def _csv_text(header: tuple[str, ...], rows: list[tuple]) -> str:
@@ -58,7 +58,7 @@ def metric_models(plugin: Plugin, folder: str = "metric_rows") -> list[str]:
 def registry_rows(plugins: tuple[Plugin, ...]) -> list[tuple]:
     return [(m.metric_id, m.name, m.description, m.unit, m.kind, m.direction, m.project_id, m.commitment_ids[0],
              m.target, m.baseline_points, m.shift_run, m.trend_run, str(m.screen_moving_ranges).lower(), p.name,
-             p.version)
+             p.version, m.part_of)
             for p in plugins for m in p.metrics]
 
 

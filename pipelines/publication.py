@@ -31,7 +31,7 @@ import duckdb
 from pipelines import faults
 from pipelines.files import replace_text
 from pipelines.settings import REPO_ROOT, Settings
-from pipelines.typing_sql import quote_literal
+from pipelines.typing_sql import quote_ident, quote_literal
 
 # Readable by DuckDB 1.4+ clients, i.e. the drivers bundled in BI tools (DuckDB 2.0 files are not).
 STORAGE_VERSION = "v1.4.0"
@@ -99,13 +99,41 @@ def write_database(settings: Settings, staging: Path, models: list[str], docs: d
 
 SHARE_README = """kpo share pack - for partners outside the trust.
 
-Disclosure control (the trust's rules): below trust level, counts between 1 and 7 are suppressed
-(blank); every other count, trust-wide ones included, is rounded to the nearest 5, half up (so a
-trust-wide count shows 0 or 5 when small); rates are recomputed from the rounded numerator and
-denominator; trust-wide totals are rounded from the unrounded sums; a median or percentile is
-withheld when taken over 1 to 7 records, at any level. No patient-level rows, no free text.
+Disclosure control (the trust's rules, docs/disclosure.md in the kpo repository): below trust level (any
+breakdown, and every row of a unit inside a department, such as the RAU; column is_sub_trust) counts of 1 to
+7 are blank, and so is any count that would let a blank be worked out by subtracting published parts from a
+published total (secondary suppression); every other count, trust-wide ones included, is rounded to the
+nearest 5, half up. A zero below trust level is a true zero; a trust-wide 0 is 0, 1 or 2. Rates are
+recomputed from the rounded numerator and denominator, shown only over a denominator of 50 or more; a
+median or percentile is shown only over 20 or more records. No patient-level rows, no free text.
+In the CSV files counts are whole numbers and other values have one decimal place.
 Publication {publication_id}.
 """
+
+# CSV has no types: a double printed as DuckDB stores it shows float noise (442.6999999999989)
+CSV_DECIMALS = 1
+
+
+def _csv_select(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """The model's columns as the share CSV prints them: whole numbers as integers, other numbers with
+    CSV_DECIMALS places; a count's `value` (a row whose `kind` is count) as an integer too."""
+    columns = con.execute(f"select column_name, column_type from (describe {relation})").fetchall()
+    names = {name for name, _ in columns}
+    integral = "cast(cast({0} as bigint) as varchar)"
+    decimal = f"printf('%.{CSV_DECIMALS}f', {{0}})"
+    selected = []
+    for name, data_type in columns:
+        column = quote_ident(name)
+        if data_type not in ("DOUBLE", "FLOAT", "REAL") and not data_type.startswith("DECIMAL"):
+            selected.append(column)
+            continue
+        whole = con.execute(f"select bool_and({column} = floor({column})) from {relation}").fetchall()[0][0]
+        if name == "value" and "kind" in names:
+            expression = f"case when kind = 'count' then {integral.format(column)} else {decimal.format(column)} end"
+        else:
+            expression = (integral if whole is not False else decimal).format(column)
+        selected.append(f"{expression} as {column}")
+    return ", ".join(selected)
 
 
 def write_share_pack(settings: Settings, staging: Path, share_models: list[str], publication_id: str) -> dict[str, int]:
@@ -116,11 +144,14 @@ def write_share_pack(settings: Settings, staging: Path, share_models: list[str],
     with duckdb.connect() as con:
         con.execute(f"attach {quote_literal(str(settings.warehouse))} as build (read_only)")
         for model in share_models:
-            for suffix, options in (("parquet", "format parquet, compression zstd"), ("csv", "format csv, header")):
-                target = quote_literal(str(folder / f"{model}.{suffix}"))
-                # in a fixed order, so that two publications of the same numbers are the same files
-                con.execute(f'copy (select * from build.main."{model}" order by all) to {target} ({options})')
-            rows[model] = con.execute(f'select count(*) from build.main."{model}"').fetchall()[0][0]
+            relation = f'build.main."{model}"'
+            # in a fixed order, so that two publications of the same numbers are the same files
+            parquet = quote_literal(str(folder / f"{model}.parquet"))
+            con.execute(f"copy (select * from {relation} order by all) to {parquet} (format parquet, compression zstd)")
+            csv = quote_literal(str(folder / f"{model}.csv"))
+            con.execute(f"copy (select {_csv_select(con, relation)} from (select * from {relation} order by all)) "
+                        f"to {csv} (format csv, header)")
+            rows[model] = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
     (folder / "README.txt").write_text(SHARE_README.format(publication_id=publication_id))
     return rows
 

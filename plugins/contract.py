@@ -141,6 +141,10 @@ class Metric:
     shift_run: int = 7
     trend_run: int = 7
     screen_moving_ranges: bool = False
+    # The metric measures a unit inside another metric's scope (a unit inside a department): each of its
+    # cells counts a part of the same cell of `part_of` (same series, month and measure), and every one of
+    # its series, its trust row included, is below trust level for disclosure control (docs/disclosure.md).
+    part_of: str | None = None
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,14 @@ def _check_metric_ids_unique(plugins: tuple[Plugin, ...]) -> None:
                     f"metric {metric.metric_id!r} is declared by {owner[metric.metric_id]} and {plugin.name}"
                 )
             owner[metric.metric_id] = plugin.name
+    kinds = {m.metric_id: m.kind for p in plugins for m in p.metrics}
+    for plugin in plugins:
+        for metric in plugin.metrics:
+            # disclosure control differences a part against its whole: a whole no plugin declares, or of another
+            # kind (a count against a rate's numerator), would leave the part unprotected
+            if metric.part_of is not None and kinds.get(metric.part_of) != metric.kind:
+                raise PluginError(
+                    f"metric {metric.metric_id!r} of {plugin.name} is declared part_of {metric.part_of!r}, which is "
+                    + ("no registered metric" if metric.part_of not in kinds else f"a {kinds[metric.part_of]}, "
+                       f"not a {metric.kind}")
+                )

@@ -35,6 +35,8 @@ final as (
         case when keyed.breakdown = 'trust' then null else keyed.breakdown_value end as breakdown_value,
         case when keyed.breakdown = 'csu' then keyed.breakdown_value end as csu_code,
         keyed.breakdown = 'trust' as is_trust_wide,
+        -- the series this one nests in below trust level (a specialty's CSU), when its plugin says
+        keyed.parent_series_key,
         metrics.metric_name,
         metrics.unit,
         metrics.kind,

@@ -1,23 +1,52 @@
--- mart_metric_monthly for partners outside the trust, under the disclosure rules (DOMAIN.md): sub-trust
--- counts of 1-7 suppressed, other counts (trust-wide ones included) rounded to 5, rates recomputed from the
--- rounded numerator and denominator, trust-wide totals rounded from the unrounded sums (they are computed
--- from exact rows), and a median withheld when it is taken over 1-7 records, at any level. The internal
--- warehouse stays exact.
+-- mart_metric_monthly for partners outside the trust, under the disclosure rules of docs/disclosure.md:
+-- every count as the macro disclosure_cells publishes it (rounded to 5, half up; blank when suppressed by the
+-- primary rule or to protect another cell), rates recomputed from the rounded numerator and denominator and
+-- shown only over a rounded denominator of at least 50 (rounding then moves a rate by at most 8 points), and
+-- a median or percentile shown only over a rounded count of at least 20 records (a 95th percentile of fewer
+-- is one person's own time). The internal warehouse stays exact.
+{%- set min_rate_denominator = 50 %}
+{%- set min_statistic_records = 20 %}
 with
 
 monthly as (
     select * from {{ ref('mart_metric_monthly') }}
 ),
 
+cells as (
+    {{ disclosure_cells(ref('mart_metric_monthly'), ref('dim_metrics')) }}
+),
+
 controlled as (
     select
-        *,
-        {{ disclose_count('numerator', 'is_trust_wide') }} as shared_numerator,
-        {{ disclose_count('denominator', 'is_trust_wide') }} as shared_denominator,
-        -- a median or percentile of 1-7 records is theirs, at any level: a trust-wide month with one RAU
-        -- patient would publish that patient's time in department (a trust-wide count is only rounded)
-        kind = 'statistic' and coalesce(denominator between 1 and 7, true) as statistic_withheld
+        monthly.*,
+        numerators.shared_count as shared_numerator,
+        denominators.shared_count as shared_denominator,
+        coalesce(numerators.is_sub_trust, denominators.is_sub_trust, not monthly.is_trust_wide) as is_sub_trust
     from monthly
+    left join cells as numerators
+        on
+            monthly.metric_id = numerators.metric_id
+            and monthly.series_key = numerators.series_key
+            and monthly.period_month = numerators.period_month
+            and numerators.measure = 'numerator'
+    left join cells as denominators
+        on
+            monthly.metric_id = denominators.metric_id
+            and monthly.series_key = denominators.series_key
+            and monthly.period_month = denominators.period_month
+            and denominators.measure = 'denominator'
+),
+
+valued as (
+    select
+        *,
+        case
+            when kind = 'rate' and shared_numerator is not null and shared_denominator >= {{ min_rate_denominator }}
+                then 100.0 * shared_numerator / shared_denominator
+            when kind = 'count' then shared_numerator
+            when kind = 'statistic' and shared_denominator >= {{ min_statistic_records }} then value
+        end as shared_value
+    from controlled
 ),
 
 final as (
@@ -30,7 +59,9 @@ final as (
         breakdown,
         breakdown_value,
         csu_code,
+        parent_series_key,
         is_trust_wide,
+        is_sub_trust,
         metric_name,
         unit,
         kind,
@@ -38,16 +69,12 @@ final as (
         -- measures
         shared_numerator as numerator,
         shared_denominator as denominator,
-        case
-            when kind = 'rate' and shared_denominator > 0 then 100.0 * shared_numerator / shared_denominator
-            when kind = 'count' then shared_numerator
-            when kind = 'statistic' and not statistic_withheld then value
-        end as value,
+        shared_value as value,
         target,
         (numerator is not null and shared_numerator is null)
         or (denominator is not null and shared_denominator is null)
-        or statistic_withheld as is_suppressed
-    from controlled
+        or (value is not null and shared_value is null) as is_suppressed
+    from valued
 )
 
 select * from final

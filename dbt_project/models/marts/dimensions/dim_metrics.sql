@@ -25,7 +25,8 @@ final as (
         coalesce(overrides.trend_run, registry.trend_run) as trend_run,
         coalesce(overrides.screen_moving_ranges, registry.screen_moving_ranges) as screen_moving_ranges,
         registry.plugin,
-        registry.plugin_version
+        registry.plugin_version,
+        registry.part_of_metric_id
     from registry
     left join overrides
         on registry.metric_id = overrides.metric_id
