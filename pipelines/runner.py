@@ -325,7 +325,7 @@ def run_nightly(settings: Settings, load_date: dt.date | None = None, full_refre
             raise_alert(settings, Alert(run_id=run_id, job=job.name, load_date=load_date.isoformat(),
                                         failed_steps=summary.failed_steps,
                                         message="; ".join(failures) or "run failed"))
-        elif summary.unclaimed:
+        elif summary.unclaimed and not reprocess:  # a backfill reads the archive, not the inbox
             raise_unclaimed(settings, job.name, summary.unclaimed, load_date.isoformat())
         return summary
 

@@ -84,7 +84,7 @@ def print_summary(console: Console, summary: RunSummary, settings: Settings) -> 
     for check in summary.checks_failed:
         colour = "yellow" if check["severity"] == "WARN" else "red"
         console.print(f"  [{colour}]{check['severity']} {check['asset']} {check['check']}: "
-                      f"{check['description']}[/{colour}]")
+                      f"{check['description']}[/{colour}]", soft_wrap=True, highlight=False)  # one line, greppable
     for failure in summary.failures:
         step = failure.partition(": ")[0]
         if step in summary.stopped_by_checks and summary.checks_failed:  # each is said above, with its result
